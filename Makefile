@@ -1,0 +1,97 @@
+# Pico HSM — top-level build. `make run` starts the emulated HSM; `make test` runs everything CI
+# runs. Both install what is missing first (scripts/deps; idempotent, no network once cached).
+
+SHELL := /bin/bash
+BUILD ?= build
+GO ?= go
+FUZZ_SECONDS ?= 300
+FUZZ_BRIEF_RUNS ?= 200000
+
+EMU := $(BUILD)/emu/pico-hsm-emu
+TOOL := $(BUILD)/bin/pico-hsm-tool
+BENCH := $(BUILD)/bin/pico-hsm-bench
+
+.PHONY: all deps emu tool firmware firmware-rp2040 firmware-rp2350 run stop test test-c test-go \
+        fuzz fuzz-brief bench clean
+
+all: emu tool
+
+deps:
+	@scripts/deps
+
+# ---- emulator and C unit tests -------------------------------------------------------------
+$(BUILD)/emu/build.ninja:
+	cmake -S firmware -B $(BUILD)/emu -G Ninja
+
+emu: deps $(BUILD)/emu/build.ninja
+	cmake --build $(BUILD)/emu
+
+test-c: emu
+	ctest --test-dir $(BUILD)/emu --output-on-failure
+
+# ---- Go host tools ---------------------------------------------------------------------------
+tool: deps
+	cd host && $(GO) build -o ../$(TOOL) ./cmd/pico-hsm-tool && $(GO) build -o ../$(BENCH) ./cmd/pico-hsm-bench
+
+# ---- RP2040 / RP2350 firmware ----------------------------------------------------------------
+firmware: firmware-rp2040 firmware-rp2350
+
+firmware-rp2040: deps tool
+	cmake -S firmware/platform/rp2 -B $(BUILD)/rp2040 -G Ninja -DPICO_BOARD=pico -DPICO_PLATFORM=rp2040
+	cmake --build $(BUILD)/rp2040
+	$(TOOL) uf2 --family rp2040 -o $(BUILD)/rp2040/pico_hsm.uf2 $(BUILD)/rp2040/pico_hsm.elf
+	cp $(BUILD)/rp2040/pico_hsm.uf2 $(BUILD)/rp2040/pico-hsm-rp2040-pico.uf2
+	scripts/size-report $(BUILD)/rp2040 rp2040
+
+firmware-rp2350: deps tool
+	cmake -S firmware/platform/rp2 -B $(BUILD)/rp2350 -G Ninja -DPICO_BOARD=pico2 -DPICO_PLATFORM=rp2350-arm-s
+	cmake --build $(BUILD)/rp2350
+	$(TOOL) uf2 --family rp2350 -o $(BUILD)/rp2350/pico_hsm.uf2 $(BUILD)/rp2350/pico_hsm.elf
+	cp $(BUILD)/rp2350/pico_hsm.uf2 $(BUILD)/rp2350/pico-hsm-rp2350-pico2.uf2
+	scripts/size-report $(BUILD)/rp2350 rp2350
+
+# ---- fuzzing (clang + libFuzzer, ASan/UBSan) -------------------------------------------------
+$(BUILD)/fuzz/build.ninja:
+	CC=clang cmake -S firmware -B $(BUILD)/fuzz -G Ninja -DHSM_FUZZ=ON
+
+fuzz-build: deps $(BUILD)/fuzz/build.ninja
+	cmake --build $(BUILD)/fuzz
+
+# A short run of every target over its seed corpus (part of `make test`).
+fuzz-brief: fuzz-build
+	@for t in $(BUILD)/fuzz/fuzz_*; do \
+	  name=$${t##*/fuzz_}; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
+	  echo "fuzz $$name: $(FUZZ_BRIEF_RUNS) runs"; \
+	  $$t -runs=$(FUZZ_BRIEF_RUNS) -max_len=4096 $$work firmware/fuzz/corpus/$$name 2>&1 | tail -1 || exit 1; \
+	done
+
+# Longer runs on demand: make fuzz FUZZ_SECONDS=3600
+fuzz: fuzz-build
+	@for t in $(BUILD)/fuzz/fuzz_*; do \
+	  name=$${t##*/fuzz_}; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $$work firmware/fuzz/corpus/$$name || exit 1; \
+	done
+
+# ---- run the emulated HSM --------------------------------------------------------------------
+run: emu tool
+	@scripts/run
+
+stop:
+	@scripts/stop
+
+# ---- everything CI runs ------------------------------------------------------------------------
+test-go: emu firmware
+	cd host && $(GO) vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	cd host && PICO_HSM_EMU=$(CURDIR)/$(EMU) PICO_HSM_BUILD_DIR=$(CURDIR)/$(BUILD) \
+	  PICO_HSM_FIRMWARE_DIR=$(CURDIR)/$(BUILD) PICO_HSM_E2E=1 $(GO) test -count=1 ./...
+
+test: test-c fuzz-brief firmware test-go
+	scripts/test-run-stop
+
+# APDU round trip through pcscd (needs `make run` first): median and p99 over 1000 commands.
+bench: tool
+	$(BENCH) --via pcsc --n 1000
+	$(BENCH) --via vpcd --n 1000 --emu $(EMU)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,60 @@
+/*
+ * cvc.h — card-verifiable (CV) certificate encoding, BSI TR-03110 style, as the SmartCard-HSM
+ * protocol uses it (core spec 3.7, extensions spec 5.2).
+ *
+ * EC public key template (core spec 2.11.2 / 3.7; the same layout in certificates and in key
+ * generation responses):
+ *   7F49 { 06 alg OID, 81 p, 82 a, 83 b, 84 G, 85 n, 86 Q, 87 cofactor }
+ * Invariants of what is written: elements in ascending tag order (OpenSC's decoder is
+ * order-sensitive); p, a and b at exactly the field length, a written explicitly even where
+ * the curve has a = -3 (OpenSC identifies the curve by comparing 81 and 82 byte for byte);
+ * n at max(field length, order length); G and Q uncompressed (04 || x || y, each coordinate at
+ * the field length); cofactor the single byte 01 (every short Weierstrass curve we support).
+ *
+ * Certificate: 7F21 { 7F4E body, 5F37 signature } with the body
+ *   5F29 00 | 42 CAR | 7F49 | 5F20 CHR | 7F4C CHAT | 5F25 effective | 5F24 expiry
+ * The signature is ECDSA with SHA-256 (id-TA-ECDSA-SHA-256) over the complete 7F4E TLV (tag,
+ * length and value), encoded plain r || s, each at the byte length of the curve order
+ * (BSI TR-03111), not DER. CAR and CHR: 1..HSM_CVC_NAME_MAX characters of the ASN.1
+ * PrintableString set (OpenSC decodes them as PrintableString). Dates: YYMMDD, one decimal
+ * digit (0..9) per byte, month 01..12, day 01..31, years meaning 20YY.
+ *
+ * Nothing here keeps state; the output buffers belong to the caller. Errors: HSM_ERR_DATA for a
+ * bad name or date, HSM_ERR_UNSUPPORTED for a curve that is not short Weierstrass or larger
+ * than 521 bits, HSM_ERR_NO_SPACE when the output does not fit, HSM_ERR_ENTROPY when the RNG
+ * fails, HSM_ERR_EXEC for any other mbedTLS failure, HSM_ERR_INTERNAL for NULL arguments.
+ */
+#ifndef HSM_CVC_H
+#define HSM_CVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsm/tlv.h"
+#include "mbedtls/ecp.h"
+
+#define HSM_CVC_NAME_MAX 16u       /* CAR / CHR characters (OpenSC's buffers hold 16) */
+#define HSM_CVC_FIELD_MAX 66u      /* bytes of the largest field and order (P-521) */
+#define HSM_CVC_SIG_MAX (2u * HSM_CVC_FIELD_MAX)
+
+/* id-TA-ECDSA-SHA-256, 0.4.0.127.0.7.2.2.2.2.3: DER body bytes (core spec 3.7.2). */
+extern const uint8_t hsm_cvc_oid_ecdsa_sha256[10];
+
+/* Appends the 7F49 template of the public key Q on grp, with `alg_oid` (DER body bytes) as the
+ * 06 element. Returns HSM_OK, or HSM_ERR_NO_SPACE if the writer overflowed (now or before). */
+int hsm_cvc_put_ec_pubkey(hsm_tlv_writer *w, const mbedtls_ecp_group *grp,
+                          const mbedtls_ecp_point *Q, const uint8_t *alg_oid, size_t alg_oid_len);
+
+/* Signs `msg` with ECDSA-SHA-256 under `key` (random k from hsm_rng_mbedtls) and writes r || s,
+ * each at the order's byte length, to sig. *sig_len = 2 * order length. */
+int hsm_cvc_sign_ecdsa_sha256(const mbedtls_ecp_keypair *key, const uint8_t *msg, size_t len,
+                              uint8_t *sig, size_t cap, size_t *sig_len);
+
+/* Builds the certificate of `key`'s public key, signed by `key` itself, with the body above:
+ * CHAT = role "terminal" (06 09 04 00 7F 00 07 03 01 02 02 53 01 00). Writes *out_len bytes
+ * to out[0..cap); on error nothing meaningful is left in out and *out_len is 0. */
+int hsm_cvc_build_self_signed(const mbedtls_ecp_keypair *key, const char *car, const char *chr,
+                              const uint8_t effective[6], const uint8_t expiry[6], uint8_t *out,
+                              size_t cap, size_t *out_len);
+
+#endif

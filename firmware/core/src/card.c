@@ -1,0 +1,134 @@
+/*
+ * card.c — the card: ATR, volatile state, and the one table-driven command dispatcher.
+ *
+ * Order of checks for every APDU (each failure is one status word, never a crash):
+ *   1. length encoding (apdu.c)                     -> 6700
+ *   2. CLA: 00 or 80; secure-messaging bits -> 6882; anything else -> 6E00
+ *   3. INS in the table                             -> 6D00
+ *   4. row flags (application selected)             -> 6D00 (no application answers it)
+ *   5. Nc within the row's bounds                   -> 6700
+ *   6. the handler; its error mapped by hsm_sw_from_err() (sw.c)
+ * Response data is kept only when the handler succeeded.
+ */
+#include "hsm/card.h"
+
+#include <string.h>
+
+#include "cmd.h"
+#include "hsm/devid.h"
+#include "hsm/err.h"
+
+/* The standard SmartCard-HSM contact ATR (spec 1.1); OpenSC accepts it without an APDU. */
+static const uint8_t atr[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45,
+                              0x80, 0x31, 0x81, 0x54, 0x48, 0x53, 0x4D, 0x31, 0x73,
+                              0x80, 0x21, 0x40, 0x81, 0x07, 0xFA};
+
+static const hsm_cmd_row table[] = {
+    /* ins   flags        min_nc max_nc  handler */
+    {0xA4, 0, 0, 255, hsm_cmd_select},
+    {0x84, 0, 0, 0, hsm_cmd_get_challenge},
+    {0xB1, HSM_CMD_APP, 0, 8, hsm_cmd_read_binary},
+    {0xB0, HSM_CMD_APP, 0, 0, hsm_cmd_read_binary},
+    {0x58, HSM_CMD_APP, 0, 0, hsm_cmd_enumerate_objects},
+    {0x20, HSM_CMD_APP, 0, 255, hsm_cmd_verify},
+};
+
+static hsm_session session;
+static bool initialised;
+
+int hsm_card_init(void)
+{
+    if (initialised) {
+        return HSM_OK;
+    }
+    int rc = hsm_devid_init();
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    memset(&session, 0, sizeof(session));
+    initialised = true;
+    return HSM_OK;
+}
+
+size_t hsm_card_atr(const uint8_t **p)
+{
+    *p = atr;
+    return sizeof(atr);
+}
+
+void hsm_card_reset(void)
+{
+    memset(&session, 0, sizeof(session));
+}
+
+int hsm_cmd_out(hsm_cmd *c, const void *data, size_t len)
+{
+    if (len > c->out_cap - c->out_len) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    return HSM_OK;
+}
+
+size_t hsm_cmd_room(const hsm_cmd *c)
+{
+    return c->out_cap - c->out_len;
+}
+
+static int check_cla(uint8_t cla)
+{
+    if (cla == 0x00 || cla == 0x80) {
+        return HSM_OK;
+    }
+    if (cla != 0xFF && (cla & 0x0C) != 0 && (cla & 0x60) == 0) {
+        return HSM_ERR_SM_UNSUPPORTED; /* ISO interindustry class with secure messaging */
+    }
+    return HSM_ERR_CLA;
+}
+
+static int dispatch(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    int rc = check_cla(a->cla);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        const hsm_cmd_row *row = &table[i];
+        if (row->ins != a->ins) {
+            continue;
+        }
+        if ((row->flags & HSM_CMD_APP) && !c->s->app_selected) {
+            return HSM_ERR_INS;
+        }
+        if (a->nc < row->min_nc || a->nc > row->max_nc) {
+            return HSM_ERR_WRONG_LENGTH;
+        }
+        return row->fn(c);
+    }
+    return HSM_ERR_INS;
+}
+
+size_t hsm_card_apdu(const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t resp_cap)
+{
+    hsm_apdu a;
+    hsm_cmd c = {.apdu = &a, .s = &session, .out = resp, .out_cap = 0, .out_len = 0};
+    int rc = HSM_ERR_INTERNAL;
+
+    if (resp == NULL || resp_cap < 2) {
+        return 0; /* a transport bug; nothing can be answered */
+    }
+    if (!initialised) {
+        rc = HSM_ERR_INTERNAL;
+    } else if ((rc = hsm_apdu_parse(cmd, cmd_len, &a)) == HSM_OK) {
+        size_t room = resp_cap - 2;
+        c.out_cap = a.ne < room ? a.ne : room;
+        rc = dispatch(&c);
+    }
+    size_t n = rc == HSM_OK ? c.out_len : 0;
+    uint16_t sw = hsm_sw_from_err(rc, c.tries);
+    resp[n] = (uint8_t)(sw >> 8);
+    resp[n + 1] = (uint8_t)sw;
+    return n + 2;
+}

@@ -1,0 +1,60 @@
+/*
+ * cmd.h — internal: what a command handler receives, the volatile session state, and the
+ * command table's row format.
+ *
+ * The dispatcher (card.c) guarantees before calling a handler: the CLA is acceptable, the
+ * row's flags hold (applet selected, ...), and apdu->nc is within [min_nc, max_nc]. Handlers
+ * write response data only through hsm_cmd_out(); `out_cap` is the response buffer's room for
+ * data (the SW is added by the dispatcher). The response buffer never aliases the command.
+ */
+#ifndef HSM_CMD_H
+#define HSM_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsm/apdu.h"
+
+/* Volatile state (spec 1.6): cleared at power-up, reset and SELECT of the application. */
+typedef struct {
+    bool app_selected;    /* the SmartCard-HSM application is the current one */
+    uint16_t current_ef;  /* FID of the current EF, 0 = none */
+} hsm_session;
+
+typedef struct {
+    const hsm_apdu *apdu;
+    hsm_session *s;
+    uint8_t *out;
+    size_t out_cap;
+    size_t out_len;
+    unsigned tries; /* tries left, for HSM_ERR_VERIFY_FAILED */
+} hsm_cmd;
+
+typedef int (*hsm_handler)(hsm_cmd *c);
+
+enum {
+    HSM_CMD_APP = 1u << 0, /* only while the SmartCard-HSM application is selected */
+};
+
+typedef struct {
+    uint8_t ins;
+    uint8_t flags;
+    uint16_t min_nc;
+    uint32_t max_nc;
+    hsm_handler fn;
+} hsm_cmd_row;
+
+/* Appends response data; HSM_ERR_WRONG_LENGTH if it does not fit (Ne or the buffer). */
+int hsm_cmd_out(hsm_cmd *c, const void *data, size_t len);
+/* Room left for response data. */
+size_t hsm_cmd_room(const hsm_cmd *c);
+
+/* Handlers (one file each). */
+int hsm_cmd_select(hsm_cmd *c);
+int hsm_cmd_get_challenge(hsm_cmd *c);
+int hsm_cmd_read_binary(hsm_cmd *c);
+int hsm_cmd_enumerate_objects(hsm_cmd *c);
+int hsm_cmd_verify(hsm_cmd *c);
+
+#endif

@@ -1,0 +1,27 @@
+/* ram_port.h — controls of the unit-test platform (see ram_port.c). */
+#ifndef HSM_TEST_RAM_PORT_H
+#define HSM_TEST_RAM_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Erases the RAM flash, restarts the entropy stream, sets the unique ID (NULL: keep), zeroes
+ * the operation counters, disarms any power cut and powers on. Keeps the region size. */
+void ram_port_reset(const uint8_t id[8]);
+/* Makes hsm_port_entropy fail, as a failing health test would. */
+void ram_port_break_entropy(bool broken);
+
+/* Sets the flash region size (a multiple of 4096, at most 1 MiB; default 256 KiB) and erases
+ * it. HSM_OK or HSM_ERR_INTERNAL. */
+int ram_port_set_size(uint32_t bytes);
+/* Arms a power cut: the n-th program or erase from now (n >= 1) is torn, using `seed` for the
+ * torn pattern, and every later flash call (reads too) fails with HSM_ERR_FLASH until
+ * ram_port_power_on(). n == 0 disarms. */
+void ram_port_cut_after(uint32_t n, uint64_t seed);
+/* Ends the power cut: flash calls work again (what was torn stays torn). */
+void ram_port_power_on(void);
+/* Programs plus erases since the last reset (the torn one included), and erases alone. */
+uint32_t ram_port_flash_ops(void);
+uint32_t ram_port_flash_erases(void);
+
+#endif

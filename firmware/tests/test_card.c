@@ -1,0 +1,192 @@
+/* test_card.c — the card through its APDU entry point (hsm_card_apdu) on the RAM platform:
+ * OpenSC's connection prologue, SELECT forms, status words for bad input, GET CHALLENGE,
+ * READ BINARY of EF.C_DevAut, ENUMERATE OBJECTS and the uninitialised VERIFY answers. */
+#include "check.h"
+#include "hsm/apdu.h"
+#include "hsm/card.h"
+#include "hsm/devid.h"
+#include "hsm/err.h"
+#include "hsm/tlv.h"
+#include "ram_port.h"
+
+static uint8_t resp[HSM_RAPDU_MAX];
+static size_t rlen;
+
+static uint16_t tx(const uint8_t *cmd, size_t n)
+{
+    rlen = hsm_card_apdu(cmd, n, resp, sizeof(resp));
+    if (rlen < 2) {
+        return 0;
+    }
+    return (uint16_t)((resp[rlen - 2] << 8) | resp[rlen - 1]);
+}
+#define TX(...) tx((const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
+
+#define SELECT_APP 0x00, 0xA4, 0x04, 0x00, 0x0B, 0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01
+
+static void test_atr(void)
+{
+    const uint8_t *atr;
+    size_t n = hsm_card_atr(&atr);
+    const uint8_t want[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x31, 0x81,
+                            0x54, 0x48, 0x53, 0x4D, 0x31, 0x73, 0x80, 0x21, 0x40, 0x81, 0x07, 0xFA};
+    CHECK_EQ_INT(n, sizeof(want));
+    CHECK_MEM(atr, want, sizeof(want));
+    /* TCK: XOR of T0..TCK is zero. */
+    uint8_t x = 0;
+    for (size_t i = 1; i < n; i++) {
+        x ^= atr[i];
+    }
+    CHECK_EQ_INT(x, 0);
+}
+
+static void test_prologue(void)
+{
+    /* coolkey and muscle probes, no Le. */
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x04, 0x00, 0x07, 0x62, 0x76, 0x01, 0xFF, 0x00, 0x00, 0x00), 0x6A82);
+    CHECK_EQ_INT(rlen, 2);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x04, 0x00, 0x06, 0xA0, 0x00, 0x00, 0x00, 0x01, 0x01), 0x6A82);
+    /* SmartCard-HSM with Le: FCP 62 with 85 of 5 bytes, version in the last two. */
+    CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
+    CHECK_EQ_INT(resp[0], 0x62);
+    CHECK_EQ_INT(resp[1], rlen - 4);
+    hsm_tlv t;
+    CHECK_EQ_INT(hsm_tlv_find(resp + 2, resp[1], 0x85, &t), 1);
+    CHECK_EQ_INT(t.len, 5);
+    CHECK_EQ_INT(t.value[2], 0xFF);
+    CHECK_EQ_INT(t.value[3], 6);
+    CHECK_EQ_INT(t.value[4], 6);
+    CHECK_EQ_INT(hsm_tlv_find(resp + 2, resp[1], 0x84, &t), 1);
+    CHECK_EQ_INT(t.len, 11);
+    /* P2 0C: no data. No Le: no data. */
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x04, 0x0C, 0x0B, 0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01), 0x9000);
+    CHECK_EQ_INT(rlen, 2);
+    CHECK_EQ_INT(TX(SELECT_APP), 0x9000);
+    CHECK_EQ_INT(rlen, 2);
+    /* Bad P1/P2, EF.DIR by path, SELECT AID with a bad length. */
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x04, 0x01, 0x0B, 0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01, 0x00), 0x6A86);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x07, 0x00, 0x02, 0x2F, 0x00, 0x00), 0x6A86);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x08, 0x00, 0x02, 0x2F, 0x00, 0x00), 0x6A82);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x00, 0x00, 0x01, 0x2F, 0x00), 0x6700);
+}
+
+static void test_bad_input(void)
+{
+    CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
+    CHECK_EQ_INT(TX(0x00, 0xD0, 0x00, 0x00), 0x6D00);
+    CHECK_EQ_INT(TX(0x80, 0x00, 0x00, 0x00, 0x00), 0x6D00);
+    CHECK_EQ_INT(TX(0xFF, 0xCA, 0x00, 0x00, 0x00), 0x6E00);
+    CHECK_EQ_INT(TX(0x01, 0x84, 0x00, 0x00, 0x08), 0x6E00);
+    CHECK_EQ_INT(TX(0x0C, 0x84, 0x00, 0x00, 0x08), 0x6882);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x04), 0x6700);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x04, 0x00, 0x0B, 0xE8), 0x6700);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x00, 0x00), 0x6700);
+    CHECK_EQ_INT(tx(NULL, 0), 0x6700);
+    /* Nc above the row's limit: GET CHALLENGE takes no data. */
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x01, 0xAA, 0x08), 0x6700);
+    /* A 65535-byte command for an unknown INS, then the card still answers. */
+    static uint8_t big[7 + 65535 + 2];
+    big[0] = 0x80, big[1] = 0xD0, big[4] = 0x00, big[5] = 0xFF, big[6] = 0xFF;
+    CHECK_EQ_INT(tx(big, sizeof(big)), 0x6D00);
+    CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
+    /* A response buffer of 2 bytes still carries the SW. */
+    const uint8_t sel[] = {SELECT_APP, 0x00};
+    uint8_t tiny[2];
+    CHECK_EQ_INT(hsm_card_apdu(sel, sizeof(sel), tiny, sizeof(tiny)), 2);
+    CHECK_EQ_INT((tiny[0] << 8) | tiny[1], 0x6700);
+}
+
+static void test_challenge(void)
+{
+    uint8_t first[8];
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
+    CHECK_EQ_INT(rlen, 10);
+    memcpy(first, resp, 8);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
+    CHECK(memcmp(first, resp, 8) != 0);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x00), 0x9000);
+    CHECK_EQ_INT(rlen, 258);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x00, 0x04, 0x00), 0x9000);
+    CHECK_EQ_INT(rlen, 1026);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00), 0x9000);
+    CHECK_EQ_INT(rlen, 65538);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x00, 0x00), 0x6700);
+    CHECK_EQ_INT(TX(0x00, 0x84, 0x01, 0x00, 0x08), 0x6A86);
+    /* A failing entropy source is an error, never output. The DRBG is already seeded here, so
+     * a failure shows only at reseed; the seed path is exercised in test_entropy_failure. */
+}
+
+static void test_c_devaut(void)
+{
+    hsm_card_reset();
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00), 0x6D00); /* app not selected */
+    CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00), 0x6986); /* no current EF */
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x00, 0x00, 0x02, 0xCC, 0x01, 0x00), 0x6A82);
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x00, 0x00, 0x02, 0x2F, 0x02, 0x00), 0x9000);
+    CHECK_EQ_INT(rlen, 2 + 16);
+    CHECK_EQ_INT(resp[0], 0x62);
+    CHECK_EQ_INT(resp[1], rlen - 4); /* the FCP's length covers exactly its value */
+    size_t size = ((size_t)resp[4] << 8) | resp[5];
+    const uint8_t *cert;
+    size_t cert_len;
+    CHECK_EQ_INT(hsm_devid_c_devaut(&cert, &cert_len), HSM_OK);
+    CHECK_EQ_INT(size, cert_len);
+    CHECK(size > 8 && size <= 1024);
+    /* OpenSC's read: Le 1024 at offset 0, then the end-of-file probe at offset = size. */
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x00, 0x00, 0x00, 0x00, 0x04, 0x54, 0x02, 0x00, 0x00, 0x04, 0x00), 0x9000);
+    CHECK_EQ_INT(rlen - 2, size);
+    CHECK_MEM(resp, cert, size);
+    CHECK_EQ_INT(resp[0], 0x7F);
+    CHECK_EQ_INT(resp[1], 0x21);
+    CHECK_EQ_INT(tx((const uint8_t[]){0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, (uint8_t)(size >> 8), (uint8_t)size, 0x00}, 10), 0x9000);
+    CHECK_EQ_INT(rlen, 2);
+    CHECK_EQ_INT(tx((const uint8_t[]){0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, (uint8_t)((size + 1) >> 8), (uint8_t)(size + 1), 0x00}, 10), 0x6B00);
+    /* Partial reads: 10 bytes at offset 5, by FID directly, and with B0. */
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x2F, 0x02, 0x04, 0x54, 0x02, 0x00, 0x05, 0x0A), 0x9000);
+    CHECK_EQ_INT(rlen, 12);
+    CHECK_MEM(resp, cert + 5, 10);
+    CHECK_EQ_INT(TX(0x00, 0xB0, 0x00, 0x03, 0x04), 0x9000);
+    CHECK_EQ_INT(rlen, 6);
+    CHECK_MEM(resp, cert + 3, 4);
+    /* Bad offset objects. */
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x00, 0x00, 0x04, 0x53, 0x02, 0x00, 0x00, 0x00), 0x6A80);
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x00, 0x00, 0x03, 0x54, 0x02, 0x00, 0x00), 0x6A80);
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0x00, 0x00, 0x02, 0x54, 0x00, 0x00), 0x6A80);
+    CHECK_EQ_INT(TX(0x00, 0xB1, 0xCE, 0x01, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00), 0x6A82);
+    /* SELECT of the application clears the current EF. */
+    CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
+    CHECK_EQ_INT(TX(0x00, 0xB0, 0x00, 0x00, 0x04), 0x6986);
+    /* So does a reset. */
+    CHECK_EQ_INT(TX(0x00, 0xA4, 0x00, 0x00, 0x02, 0x2F, 0x02, 0x00), 0x9000);
+    hsm_card_reset();
+    CHECK_EQ_INT(TX(0x00, 0xB0, 0x00, 0x00, 0x04), 0x6D00);
+}
+
+static void test_enumerate_verify(void)
+{
+    CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
+    CHECK_EQ_INT(TX(0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x00), 0x9000);
+    CHECK_EQ_INT(rlen, 2); /* nothing stored yet; 2F02 is internal and never listed */
+    CHECK_EQ_INT(TX(0x80, 0x58, 0x01, 0x00, 0x00), 0x6A86);
+    const uint8_t refs[] = {0x81, 0x88, 0x85, 0x86};
+    for (size_t i = 0; i < sizeof(refs); i++) {
+        CHECK_EQ_INT(tx((const uint8_t[]){0x00, 0x20, 0x00, refs[i]}, 4), 0x6A88);
+    }
+    CHECK_EQ_INT(TX(0x00, 0x20, 0x00, 0x81, 0x06, '6', '4', '8', '2', '1', '9'), 0x6A88);
+    CHECK_EQ_INT(TX(0x00, 0x20, 0x01, 0x81), 0x6B00);
+}
+
+int main(void)
+{
+    ram_port_reset(NULL);
+    CHECK_EQ_INT(hsm_card_init(), HSM_OK);
+    CHECK_EQ_INT(hsm_card_init(), HSM_OK); /* idempotent */
+    test_atr();
+    test_prologue();
+    test_bad_input();
+    test_challenge();
+    test_c_devaut();
+    test_enumerate_verify();
+    return CHECK_DONE();
+}

@@ -1,0 +1,25 @@
+# C unit tests, one executable per file, each registered with ctest.
+add_library(hsm_ram_port STATIC ${CMAKE_CURRENT_LIST_DIR}/ram_port.c)
+target_include_directories(hsm_ram_port PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(hsm_ram_port PUBLIC hsm_core)
+
+function(hsm_unit_test name)
+  add_executable(test_${name} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/test_${name}.c ${ARGN})
+  target_include_directories(test_${name} PRIVATE ${CMAKE_CURRENT_FUNCTION_LIST_DIR} ${HSM_CORE_DIR}/src)
+  target_link_libraries(test_${name} PRIVATE -Wl,--start-group hsm_core hsm_ram_port hsm_mbedtls -Wl,--end-group)
+  target_compile_options(test_${name} PRIVATE -Wall -Wextra)
+  add_test(NAME ${name} COMMAND test_${name})
+endfunction()
+
+hsm_unit_test(apdu)
+hsm_unit_test(tlv)
+hsm_unit_test(card)
+hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
+target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
+
+# Suites contributed by other parts of the tree.
+foreach(suite ccid_tests entropy_tests cvc_tests)
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
+    include(${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
+  endif()
+endforeach()

@@ -1,0 +1,3 @@
+module github.com/pico-hsm/pico-hsm/host
+
+go 1.22
