@@ -23,3 +23,11 @@ foreach(suite ccid_tests entropy_tests cvc_tests)
     include(${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
   endif()
 endforeach()
+
+# The object store: functional tests, power cuts at every flash operation, and a benchmark.
+hsm_unit_test(store)
+hsm_unit_test(store_powercut)
+add_executable(bench_store ${CMAKE_CURRENT_LIST_DIR}/bench_store.c)
+target_include_directories(bench_store PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(bench_store PRIVATE -Wl,--start-group hsm_core hsm_ram_port hsm_mbedtls -Wl,--end-group)
+target_compile_options(bench_store PRIVATE -Wall -Wextra)

@@ -6,13 +6,15 @@
  * Connects to the vpcd reader (default 127.0.0.1:35963), reconnecting every 200 ms while the
  * reader is absent or after it went away (pcscd restarted). While connected it blocks in read:
  * an idle emulator uses no CPU. TCP_NODELAY on, and TCP_QUICKACK re-armed after every receive
- * (the kernel clears it), so no round trip waits for Nagle's algorithm or a delayed ACK.
- * SIGTERM / SIGINT end it cleanly.
+ * (vpcd.c; the kernel clears it), so no round trip waits for Nagle's algorithm or a delayed ACK.
+ * SIGTERM / SIGINT end it cleanly and promptly, whatever it is waiting for.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,9 @@
 #include "vpcd.h"
 
 static volatile bool stop;
+/* Self-pipe: the signal handler writes a byte, so a poll() that started just before the signal
+ * still wakes (a plain flag check before a blocking read would race with the signal). */
+static int wake[2] = {-1, -1};
 
 /* Transport buffers, owned here: a whole vpcd frame in, a whole R-APDU out. */
 static uint8_t rx[HSM_VPCD_FRAME_MAX];
@@ -35,7 +40,29 @@ static uint8_t tx[HSM_VPCD_FRAME_MAX];
 static void on_signal(int sig)
 {
     (void)sig;
+    int saved = errno;
     stop = true;
+    if (wake[1] >= 0) {
+        ssize_t w = write(wake[1], "x", 1);
+        (void)w;
+    }
+    errno = saved;
+}
+
+/* Waits until fd is readable (1) or a stop was requested (0). */
+static int wait_readable(int fd)
+{
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake[0], .events = POLLIN}};
+    while (!stop) {
+        int n = poll(p, 2, -1);
+        if (n < 0 && errno != EINTR) {
+            return 1; /* let the read report the error */
+        }
+        if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void usage(FILE *f)
@@ -94,9 +121,11 @@ static int dial(const char *host, const char *port)
 /* Serves one connection until the reader goes away or we are told to stop. */
 static void serve(int fd)
 {
-    const int one = 1;
     for (;;) {
         size_t n;
+        if (!wait_readable(fd)) {
+            return;
+        }
         int r = hsm_vpcd_read_frame(fd, rx, sizeof(rx), &n, &stop);
         if (r <= 0) {
             if (r < 0 && !stop) {
@@ -104,7 +133,6 @@ static void serve(int fd)
             }
             return;
         }
-        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
         size_t out = hsm_vpcd_handle(rx, n, tx, sizeof(tx));
         if (out > 0 && hsm_vpcd_write_frame(fd, tx, out) != 0) {
             fprintf(stderr, "pico-hsm-emu: reader connection: %s\n", strerror(errno));
@@ -142,6 +170,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        fprintf(stderr, "pico-hsm-emu: pipe: %s\n", strerror(errno));
+        return 1;
+    }
     struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: reads return EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -166,8 +198,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pico-hsm-emu: waiting for the vpcd reader at %s:%s\n", host, port);
                 announced = true;
             }
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            struct pollfd p = {.fd = wake[0], .events = POLLIN};
+            poll(&p, 1, 200); /* retry in 200 ms, or at once on a stop request */
             continue;
         }
         fprintf(stderr, "pico-hsm-emu: connected to the vpcd reader at %s:%s\n", host, port);

@@ -4,11 +4,23 @@
 #include "vpcd.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "hsm/card.h"
+
+/* Asks the kernel to acknowledge at once. Debian's vpcd sends a frame's 2-byte header and its
+ * body in two writes with Nagle's algorithm on: the body waits for the header's ACK, which a
+ * delayed ACK holds back for ~40 ms. The kernel clears quick-ACK mode by itself, so it is
+ * re-armed after every receive. A no-op on sockets that are not TCP. */
+static void quickack(int fd)
+{
+    const int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
 
 /* Reads exactly n bytes. Returns n, 0 if the stream ended before the first byte, -1 otherwise. */
 static ssize_t read_full(int fd, uint8_t *p, size_t n, volatile const bool *stop)
@@ -17,6 +29,7 @@ static ssize_t read_full(int fd, uint8_t *p, size_t n, volatile const bool *stop
     while (got < n) {
         ssize_t r = read(fd, p + got, n - got);
         if (r > 0) {
+            quickack(fd);
             got += (size_t)r;
         } else if (r == 0) {
             if (got == 0) {

@@ -87,7 +87,7 @@ func Start(bin, flash, vpcdAddr string) (*Process, error) {
 	out := &tailBuffer{max: 64 << 10}
 	cmd := exec.Command(bin, "--flash", flash, "--vpcd", vpcdAddr)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = ChildSysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start emulator: %w", err)
 	}

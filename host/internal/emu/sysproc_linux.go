@@ -2,8 +2,8 @@ package emu
 
 import "syscall"
 
-// sysProcAttr asks the kernel to SIGTERM the emulator if the test or tool that started it
-// dies, so no emulator is left reconnecting forever.
-func sysProcAttr() *syscall.SysProcAttr {
+// ChildSysProcAttr asks the kernel to SIGTERM a child (the emulator, a pcscd started by a
+// test) if the test or tool that started it dies, so nothing is left running.
+func ChildSysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }

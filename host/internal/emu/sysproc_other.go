@@ -4,4 +4,5 @@ package emu
 
 import "syscall"
 
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+// ChildSysProcAttr returns nil: only Linux has a parent-death signal.
+func ChildSysProcAttr() *syscall.SysProcAttr { return nil }

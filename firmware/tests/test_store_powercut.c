@@ -1,0 +1,260 @@
+/*
+ * test_store_powercut.c — a power cut at every flash operation of an HSM-like workload.
+ *
+ * The workload (built once from a fixed seed against the reference model): device objects,
+ * initialise (a write with HSM_STORE_WIPE), PIN records rewritten over and over (retry counter
+ * down, then reset), key objects (~600 bytes), descriptions (~100), certificates (1200-3000),
+ * data objects, overwrites, deletions, re-initialisations; in a 14-sector region, so the store
+ * collects garbage many times. A clean run counts its program/erase operations N. Then, for every
+ * cut point k in 1..N and each torn-pattern seed: fresh flash, replay with the k-th operation
+ * torn (the workload stops at the first error), power on, mount, and require that the store
+ * equals the model before the interrupted operation or after it — exactly, as a whole. Then run
+ * the next few operations of the workload, remount, and compare again.
+ */
+#include <time.h>
+
+#include "check.h"
+#include "hsm/err.h"
+#include "hsm/store.h"
+#include "ram_port.h"
+#include "store_model.h"
+
+#define REGION (14u * 4096u)
+#define MAX_OPS 1200u
+#define AFTER_CUT 6u /* operations run after the recovery mount */
+
+typedef struct {
+    uint8_t del;
+    uint8_t flags;
+    uint16_t id;
+    uint16_t len;
+    uint32_t seed;
+} op;
+
+static op ops[MAX_OPS];
+static unsigned nops;
+static uint8_t buf[HSM_STORE_OBJ_MAX];
+
+/* Initialise keeps the device identity (10xx). */
+static bool keep_device(uint16_t id)
+{
+    return (id & 0xFF00u) == 0x1000u;
+}
+
+/* ---- the workload --------------------------------------------------------------------- */
+
+enum { ID_SO_PIN = 0x1081, ID_USER_PIN = 0x0101, ID_INIT = 0x0100 };
+#define KEY(slot) ((uint16_t)(0xCC00 + (slot)))
+#define PRKD(slot) ((uint16_t)(0xC400 + (slot)))
+#define CERT(slot) ((uint16_t)(0xCE00 + (slot)))
+#define DATA(slot) ((uint16_t)(0xCD00 + (slot)))
+#define SLOTS 5u
+
+static uint32_t gen_rng = 0xC0FFEE;
+
+static unsigned between(unsigned lo, unsigned hi)
+{
+    return lo + model_rand(&gen_rng) % (hi - lo + 1);
+}
+
+static void add_write(model *m, uint16_t id, unsigned len, unsigned flags)
+{
+    if (nops < MAX_OPS) {
+        ops[nops] = (op){0, (uint8_t)flags, id, (uint16_t)len, 0x5EED0000u + nops};
+        model_write(m, id, len, ops[nops].seed, flags, keep_device);
+        nops++;
+    }
+}
+
+static void add_delete(model *m, uint16_t id)
+{
+    if (nops < MAX_OPS && model_get(m, id)->present) {
+        ops[nops++] = (op){1, 0, id, 0, 0};
+        model_delete(m, id);
+    }
+}
+
+static void add_initialise(model *m)
+{
+    add_write(m, ID_INIT, between(30, 60), HSM_STORE_WIPE);
+    add_write(m, ID_USER_PIN, 16, 0);
+}
+
+static void add_pin_use(model *m)
+{
+    add_write(m, ID_USER_PIN, 16, 0); /* retry counter decremented before the compare */
+    add_write(m, ID_USER_PIN, 16, 0); /* reset on success */
+}
+
+static void add_keygen(model *m, unsigned slot)
+{
+    add_write(m, KEY(slot), between(560, 640), 0);
+    add_write(m, PRKD(slot), between(80, 120), 0);
+    if (model_rand(&gen_rng) % 2) {
+        add_write(m, CERT(slot), between(1200, 3000), 0);
+    }
+}
+
+static void add_key_delete(model *m, unsigned slot)
+{
+    add_delete(m, KEY(slot));
+    add_delete(m, PRKD(slot));
+    add_delete(m, CERT(slot));
+}
+
+static void build_workload(void)
+{
+    static model m;
+    add_write(&m, 0x1001, 300, 0);  /* device key */
+    add_write(&m, 0x1002, 1500, 0); /* device certificate */
+    add_write(&m, ID_SO_PIN, 16, 0);
+    add_initialise(&m);
+    unsigned round = 0;
+    while (nops < MAX_OPS - 8) {
+        unsigned slot = model_rand(&gen_rng) % SLOTS, dice = model_rand(&gen_rng) % 100;
+        if (++round % 90 == 0) {
+            add_initialise(&m);
+        } else if (dice < 35) {
+            add_pin_use(&m);
+        } else if (dice < 55) {
+            add_keygen(&m, slot);
+        } else if (dice < 70) {
+            add_write(&m, model_rand(&gen_rng) % 2 ? PRKD(slot) : CERT(slot),
+                      model_rand(&gen_rng) % 2 ? between(80, 120) : between(1200, 3000), 0);
+        } else if (dice < 85) {
+            add_key_delete(&m, slot);
+        } else if (dice < 95) {
+            add_write(&m, DATA(slot), between(20, 300), 0);
+        } else {
+            add_delete(&m, DATA(slot));
+        }
+    }
+}
+
+/* ---- running it ----------------------------------------------------------------------- */
+
+/* What ops[i] does to the model; returns the rc the store must give. */
+static int model_op(unsigned i, model *m)
+{
+    const op *o = &ops[i];
+    if (o->del) {
+        return model_delete(m, o->id);
+    }
+    model_write(m, o->id, o->len, o->seed, o->flags, keep_device);
+    return HSM_OK;
+}
+
+static int store_op(unsigned i)
+{
+    const op *o = &ops[i];
+    if (o->del) {
+        return hsm_store_delete(o->id);
+    }
+    model_gen(o->seed, buf, o->len);
+    return hsm_store_write(o->id, buf, o->len, o->flags);
+}
+
+/* Runs ops[i] on the store and the model; true when the store answered as the model says. */
+static bool run_op(unsigned i, model *m)
+{
+    return store_op(i) == model_op(i, m);
+}
+
+static unsigned failures;
+
+static void fail(const char *what, uint32_t k, uint64_t seed, unsigned at)
+{
+    if (failures++ < 10) {
+        fprintf(stderr, "cut %u seed %llu (op %u): %s\n", k, (unsigned long long)seed, at, what);
+    }
+}
+
+static void fresh_store(void)
+{
+    ram_port_reset(NULL);
+    ram_port_set_size(REGION);
+    hsm_store_mount(keep_device);
+}
+
+/* One cut point: replay with the k-th flash operation torn, recover, check, continue. */
+static void cut_at(uint32_t k, uint64_t seed)
+{
+    static model before, after;
+    memset(&before, 0, sizeof(before));
+    fresh_store();
+    ram_port_cut_after(k, seed);
+    unsigned i;
+    int rc = HSM_OK;
+    for (i = 0; i < nops; i++) {
+        after = before;
+        int expect = model_op(i, &after);
+        if ((rc = store_op(i)) != expect) {
+            break;
+        }
+        before = after;
+    }
+    if (rc != HSM_ERR_FLASH) {
+        fail("the workload did not stop with HSM_ERR_FLASH", k, seed, i);
+        return;
+    }
+    ram_port_power_on();
+    if (hsm_store_mount(keep_device) != HSM_OK) {
+        fail("mount after the cut", k, seed, i);
+        return;
+    }
+    model *now = model_matches(&before, false) ? &before : &after;
+    if (now == &after && !model_matches(&after, false)) {
+        fail("state after the cut is neither the old nor the new one", k, seed, i);
+        model_matches(&before, true);
+        return;
+    }
+    for (unsigned j = i; j < i + AFTER_CUT && j < nops; j++) { /* the interrupted op again, on */
+        if (!run_op(j, now)) {
+            fail("operation after recovery", k, seed, j);
+            return;
+        }
+    }
+    if (hsm_store_mount(keep_device) != HSM_OK || !model_matches(now, true)) {
+        fail("state after recovery and remount", k, seed, i);
+    }
+}
+
+static uint32_t clean_run(unsigned *nerase)
+{
+    static model m;
+    unsigned bad = 0;
+    memset(&m, 0, sizeof(m));
+    fresh_store();
+    for (unsigned i = 0; i < nops; i++) {
+        bad += !run_op(i, &m);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(model_matches(&m, true));
+    *nerase = ram_port_flash_erases();
+    uint32_t n = ram_port_flash_ops();
+    CHECK_EQ_INT(hsm_store_mount(keep_device), HSM_OK);
+    CHECK(model_matches(&m, true));
+    return n;
+}
+
+int main(void)
+{
+    static const uint64_t seeds[] = {1, 0xDEADBEEFu, 20240601u};
+    clock_t t0 = clock();
+    unsigned nerase;
+    build_workload();
+    uint32_t n = clean_run(&nerase);
+    printf("workload: %u store operations, %u flash operations, %u collections (erases)\n", nops,
+           n, nerase);
+    unsigned tested = 0;
+    for (unsigned s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        for (uint32_t k = 1; k <= n; k++) {
+            cut_at(k, seeds[s]);
+            tested++;
+        }
+    }
+    CHECK_EQ_INT(failures, 0);
+    printf("cut points: %u (%u per seed x %zu seeds), %u failures, %.1f s\n", tested, n,
+           sizeof(seeds) / sizeof(seeds[0]), failures, (double)(clock() - t0) / CLOCKS_PER_SEC);
+    return CHECK_DONE();
+}

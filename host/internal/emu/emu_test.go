@@ -1,0 +1,78 @@
+package emu
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "exe")
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(plain, nil, 0o644)
+	missing := filepath.Join(dir, "missing")
+
+	tests := []struct {
+		name    string
+		env     string
+		cands   []string
+		want    string
+		wantErr error // matched with errors.Is
+		anyErr  bool
+	}{
+		{name: "first existing candidate", cands: []string{missing, plain, exe}, want: exe},
+		{name: "none", cands: []string{missing, plain}, wantErr: ErrNotFound},
+		{name: "no candidates", wantErr: ErrNotFound},
+		{name: "env wins", env: exe, cands: []string{missing}, want: exe},
+		{name: "env must exist", env: missing, cands: []string{exe}, anyErr: true},
+		{name: "env must be executable", env: plain, cands: []string{exe}, anyErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvBinary, tc.env)
+			got, err := Find(tc.cands...)
+			switch {
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), "make emu") {
+					t.Fatalf("Find error = %v, want %v mentioning make emu", err, tc.wantErr)
+				}
+			case tc.anyErr:
+				if err == nil {
+					t.Fatalf("Find = %q, want an error", got)
+				}
+			default:
+				if err != nil || got != tc.want {
+					t.Fatalf("Find = %q, %v; want %q", got, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestFindUpward(t *testing.T) {
+	t.Setenv(EnvBinary, "")
+	root := t.TempDir()
+	bin := filepath.Join(root, RelPath)
+	os.MkdirAll(filepath.Dir(bin), 0o755)
+	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
+	deep := filepath.Join(root, "host", "cmd", "x")
+	os.MkdirAll(deep, 0o755)
+	got, err := FindUpward(deep)
+	if err != nil || got != bin {
+		t.Fatalf("FindUpward = %q, %v; want %q", got, err, bin)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := &tailBuffer{max: 8}
+	for _, s := range []string{"abc", "defgh", "ijk", "0123456789"} {
+		b.Write([]byte(s))
+	}
+	if got := b.String(); got != "23456789" {
+		t.Fatalf("tail = %q", got)
+	}
+}
