@@ -572,6 +572,7 @@ static int alloc(unsigned npages, unsigned reserve, bool may_gc)
         if (npages <= head_room()) {
             return HSM_OK;
         }
+        st.head = -1; /* its rest is too small: an ordinary sector now, open to collection */
         if (free_count() > reserve) {
             return open_sector();
         }
