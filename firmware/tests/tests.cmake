@@ -14,6 +14,7 @@ endfunction()
 hsm_unit_test(apdu)
 hsm_unit_test(tlv)
 hsm_unit_test(card)
+hsm_unit_test(pin)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

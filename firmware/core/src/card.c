@@ -5,7 +5,8 @@
  *   1. length encoding (apdu.c)                     -> 6700
  *   2. CLA: 00 or 80; secure-messaging bits -> 6882; anything else -> 6E00
  *   3. INS in the table                             -> 6D00
- *   4. row flags (application selected)             -> 6D00 (no application answers it)
+ *   4. row flags: application selected              -> 6D00 (no application answers it)
+ *                 user PIN verified                  -> 6982
  *   5. Nc within the row's bounds                   -> 6700
  *   6. the handler; its error mapped by hsm_sw_from_err() (sw.c)
  * Response data is kept only when the handler succeeded.
@@ -17,6 +18,8 @@
 #include "cmd.h"
 #include "hsm/devid.h"
 #include "hsm/err.h"
+#include "hsm/store.h"
+#include "ids.h"
 
 /* The standard SmartCard-HSM contact ATR (spec 1.1); OpenSC accepts it without an APDU. */
 static const uint8_t atr[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45,
@@ -31,6 +34,11 @@ static const hsm_cmd_row table[] = {
     {0xB0, HSM_CMD_APP, 0, 0, hsm_cmd_read_binary},
     {0x58, HSM_CMD_APP, 0, 0, hsm_cmd_enumerate_objects},
     {0x20, HSM_CMD_APP, 0, 255, hsm_cmd_verify},
+    {0x24, HSM_CMD_APP, 0, 255, hsm_cmd_change_reference_data},
+    {0x2C, HSM_CMD_APP, 0, 255, hsm_cmd_reset_retry_counter},
+    {0x50, HSM_CMD_APP, 0, 1024, hsm_cmd_initialize},
+    {0xD7, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_update_binary},
+    {0xE4, HSM_CMD_APP | HSM_CMD_USER, 0, 2, hsm_cmd_delete_file},
 };
 
 static hsm_session session;
@@ -41,11 +49,15 @@ int hsm_card_init(void)
     if (initialised) {
         return HSM_OK;
     }
-    int rc = hsm_devid_init();
+    int rc = hsm_store_mount(hsm_id_survives_init);
     if (rc != HSM_OK) {
         return rc;
     }
-    memset(&session, 0, sizeof(session));
+    rc = hsm_devid_init();
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    hsm_session_clear(&session);
     initialised = true;
     return HSM_OK;
 }
@@ -58,7 +70,7 @@ size_t hsm_card_atr(const uint8_t **p)
 
 void hsm_card_reset(void)
 {
-    memset(&session, 0, sizeof(session));
+    hsm_session_clear(&session);
 }
 
 int hsm_cmd_out(hsm_cmd *c, const void *data, size_t len)
@@ -101,6 +113,9 @@ static int dispatch(hsm_cmd *c)
         }
         if ((row->flags & HSM_CMD_APP) && !c->s->app_selected) {
             return HSM_ERR_INS;
+        }
+        if ((row->flags & HSM_CMD_USER) && !c->s->user_verified) {
+            return HSM_ERR_SECURITY;
         }
         if (a->nc < row->min_nc || a->nc > row->max_nc) {
             return HSM_ERR_WRONG_LENGTH;

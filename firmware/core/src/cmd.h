@@ -16,11 +16,26 @@
 
 #include "hsm/apdu.h"
 
-/* Volatile state (spec 1.6): cleared at power-up, reset and SELECT of the application. */
+/* Volatile state (spec 1.6): cleared (and its secrets wiped) at power-up, reset and SELECT of
+ * the application, by hsm_session_clear(). The MKEK and the object key are present exactly
+ * while `keys_open`; they are only ever in RAM. */
 typedef struct {
     bool app_selected;    /* the SmartCard-HSM application is the current one */
     uint16_t current_ef;  /* FID of the current EF, 0 = none */
+    bool user_verified;   /* user PIN verified in this session */
+    bool so_verified;     /* SO-PIN verified in this session */
+    bool keys_open;       /* mkek and objkey are valid */
+    uint8_t mkek[32];     /* master key-encryption key, recovered from a PIN */
+    uint8_t objkey[32];   /* AES-256-GCM key for objects at rest, derived from the MKEK */
 } hsm_session;
+
+void hsm_session_clear(hsm_session *s);
+/* Makes the MKEK (and the object key derived from it) available to this session. */
+int hsm_session_open_keys(hsm_session *s, const uint8_t mkek[32]);
+/* Marks PIN role (81 user, 88 SO) verified and opens the keys with mkek (caller wipes it). */
+int hsm_session_grant(hsm_session *s, uint8_t role, const uint8_t mkek[32]);
+/* Drops one role's verification; the keys are wiped when no role stays verified. */
+void hsm_session_drop(hsm_session *s, uint8_t role);
 
 typedef struct {
     const hsm_apdu *apdu;
@@ -34,7 +49,8 @@ typedef struct {
 typedef int (*hsm_handler)(hsm_cmd *c);
 
 enum {
-    HSM_CMD_APP = 1u << 0, /* only while the SmartCard-HSM application is selected */
+    HSM_CMD_APP = 1u << 0,  /* only while the SmartCard-HSM application is selected */
+    HSM_CMD_USER = 1u << 1, /* only after the user PIN was verified in this session (6982) */
 };
 
 typedef struct {
@@ -56,5 +72,10 @@ int hsm_cmd_get_challenge(hsm_cmd *c);
 int hsm_cmd_read_binary(hsm_cmd *c);
 int hsm_cmd_enumerate_objects(hsm_cmd *c);
 int hsm_cmd_verify(hsm_cmd *c);
+int hsm_cmd_change_reference_data(hsm_cmd *c);
+int hsm_cmd_reset_retry_counter(hsm_cmd *c);
+int hsm_cmd_initialize(hsm_cmd *c);
+int hsm_cmd_update_binary(hsm_cmd *c);
+int hsm_cmd_delete_file(hsm_cmd *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "device.h"
 #include "files.h"
 #include "hsm/err.h"
 #include "hsm/tlv.h"
@@ -30,7 +31,11 @@ static int app_fcp(hsm_cmd *c)
     uint8_t buf[40];
     hsm_tlv_writer w;
     const uint8_t desc = 0x38, lcs = 0x05;
-    const uint8_t prop[5] = {0x00, 0x00, 0xFF, HSM_APP_VERSION_MAJOR, HSM_APP_VERSION_MINOR};
+    hsm_device d;
+    uint16_t opt = hsm_device_load(&d) == HSM_OK ? d.options : 0;
+    opt &= (uint16_t)~0x0004u; /* no session PIN: OpenSC must not advertise one */
+    const uint8_t prop[5] = {(uint8_t)(opt >> 8), (uint8_t)opt, 0xFF, HSM_APP_VERSION_MAJOR,
+                             HSM_APP_VERSION_MINOR};
     hsm_tlv_writer_init(&w, buf, sizeof(buf));
     size_t m = hsm_tlv_begin(&w, 0x62);
     hsm_tlv_put(&w, 0x82, &desc, 1);
@@ -67,7 +72,7 @@ int hsm_cmd_select(hsm_cmd *c)
         if (a->nc != sizeof(sc_hsm_aid) || memcmp(a->data, sc_hsm_aid, a->nc) != 0) {
             return HSM_ERR_NOT_FOUND;
         }
-        memset(c->s, 0, sizeof(*c->s));
+        hsm_session_clear(c->s);
         c->s->app_selected = true;
         return want_fcp(c) ? app_fcp(c) : HSM_OK;
     case 0x00: {
@@ -79,6 +84,9 @@ int hsm_cmd_select(hsm_cmd *c)
         }
         uint16_t fid = (uint16_t)((a->data[0] << 8) | a->data[1]);
         size_t size;
+        if ((fid >> 8) == HSM_PREFIX_KEY) {
+            return HSM_ERR_NOT_FOUND; /* keys are not files (spec 2.1 rule 3) */
+        }
         int rc = hsm_file_size(fid, &size);
         if (rc != HSM_OK) {
             return rc;

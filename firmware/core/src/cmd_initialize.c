@@ -1,0 +1,159 @@
+/*
+ * cmd_initialize.c — INITIALIZE DEVICE (50), spec 2.9.
+ *
+ * Data: BER-TLV in any order, unknown tags ignored: 80 options (2), 81 user PIN (6..16),
+ * 82 SO-PIN (8), 91 user retry maximum (1..15, default 3), 92 DKEK shares, 93 PKA keys
+ * (total, required), 97 key domains. 81 and 82 are required.
+ *
+ * A device initialised before must be given its current SO-PIN in 82; it is checked through
+ * hsm_pin_check() (a wrong one costs an SO-PIN try; a blocked SO-PIN can never re-initialise).
+ * The new state — fresh salt, fresh MKEK wrapped under both PINs — is one device-record write
+ * with HSM_STORE_WIPE, so keys and files of the old state disappear in the same atomic step:
+ * a power cut leaves either the old device or the new, empty one.
+ *
+ * Without data (Pico HSM extension) it reports: free store bytes (4, big-endian), 00, version.
+ */
+#include <string.h>
+
+#include "cmd.h"
+#include "device.h"
+#include "hsm/err.h"
+#include "hsm/rng.h"
+#include "hsm/store.h"
+#include "hsm/tlv.h"
+#include "hsm/version.h"
+#include "mbedtls/platform_util.h"
+#include "pin.h"
+
+#define OPT_TRANSPORT_PIN 0x0002u
+
+typedef struct {
+    const uint8_t *user, *so;
+    size_t user_len;
+    uint16_t options;
+    uint8_t retries, dkek_shares, pka_total, pka_required, key_domains;
+} init_params;
+
+static int parse(const hsm_apdu *a, init_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->options = 0x0001;
+    p->retries = 3;
+    p->dkek_shares = 0xFF;
+    hsm_tlv_reader r;
+    hsm_tlv t;
+    int rc;
+    hsm_tlv_reader_init(&r, a->data, a->nc);
+    while ((rc = hsm_tlv_next(&r, &t)) == 1) {
+        switch (t.tag) {
+        case 0x80:
+            if (t.len != 2) return HSM_ERR_DATA;
+            p->options = (uint16_t)((t.value[0] << 8) | t.value[1]);
+            break;
+        case 0x81:
+            if (t.len < HSM_PIN_MIN || t.len > HSM_PIN_MAX) return HSM_ERR_DATA;
+            p->user = t.value, p->user_len = t.len;
+            break;
+        case 0x82:
+            if (t.len != HSM_SO_PIN_LEN) return HSM_ERR_DATA;
+            p->so = t.value;
+            break;
+        case 0x91:
+            if (t.len != 1 || t.value[0] < 1 || t.value[0] > 15) return HSM_ERR_DATA;
+            p->retries = t.value[0];
+            break;
+        case 0x92:
+            if (t.len != 1) return HSM_ERR_DATA;
+            p->dkek_shares = t.value[0];
+            break;
+        case 0x93:
+            if (t.len != 2 || t.value[1] > t.value[0]) return HSM_ERR_DATA;
+            p->pka_total = t.value[0], p->pka_required = t.value[1];
+            break;
+        case 0x97:
+            if (t.len != 1) return HSM_ERR_DATA;
+            p->key_domains = t.value[0];
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0 || p->user == NULL || p->so == NULL) {
+        return HSM_ERR_DATA;
+    }
+    return HSM_OK;
+}
+
+static int report(hsm_cmd *c)
+{
+    hsm_store_stats st;
+    hsm_store_get_stats(&st);
+    uint32_t free_bytes = st.capacity > st.live_bytes ? st.capacity - st.live_bytes : 0;
+    const uint8_t out[7] = {(uint8_t)(free_bytes >> 24), (uint8_t)(free_bytes >> 16),
+                            (uint8_t)(free_bytes >> 8), (uint8_t)free_bytes, 0x00,
+                            HSM_APP_VERSION_MAJOR, HSM_APP_VERSION_MINOR};
+    return hsm_cmd_out(c, out, sizeof(out));
+}
+
+int hsm_cmd_initialize(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->p1 != 0 || a->p2 != 0) {
+        return HSM_ERR_P1P2;
+    }
+    if (a->nc == 0) {
+        return report(c);
+    }
+    init_params p;
+    int rc = parse(a, &p);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    uint8_t mkek[HSM_MKEK_SIZE];
+    hsm_device d;
+    rc = hsm_device_load(&d);
+    if (rc == HSM_OK) {
+        /* Re-initialisation: the current SO-PIN is the authorisation. */
+        hsm_session_clear(c->s);
+        c->s->app_selected = true;
+        rc = hsm_pin_check(&d, HSM_PIN_ROLE_SO, p.so, HSM_SO_PIN_LEN, mkek, &c->tries);
+        mbedtls_platform_zeroize(mkek, sizeof(mkek));
+        if (rc != HSM_OK) {
+            return rc;
+        }
+    } else if (rc != HSM_ERR_REF_NOT_FOUND) {
+        return rc;
+    }
+
+    memset(&d, 0, sizeof(d));
+    d.flags = (p.options & OPT_TRANSPORT_PIN) ? HSM_DEV_TRANSPORT_PIN : 0;
+    d.options = p.options;
+    d.user_max = d.user_left = p.retries;
+    d.so_left = HSM_SO_PIN_TRIES;
+    d.user_len = (uint8_t)p.user_len;
+    d.dkek_shares = p.dkek_shares;
+    d.pka_total = p.pka_total, d.pka_required = p.pka_required;
+    d.key_domains = p.key_domains;
+    d.kdf_iterations = HSM_PIN_KDF_ITERATIONS;
+    if ((rc = hsm_rng_bytes(d.salt, sizeof(d.salt))) != HSM_OK ||
+        (rc = hsm_rng_bytes(mkek, sizeof(mkek))) != HSM_OK) {
+        goto out;
+    }
+    if ((rc = hsm_pin_wrap(&d, HSM_PIN_ROLE_USER, p.user, p.user_len, mkek, d.user_wrap)) != HSM_OK ||
+        (rc = hsm_pin_wrap(&d, HSM_PIN_ROLE_SO, p.so, HSM_SO_PIN_LEN, mkek, d.so_wrap)) != HSM_OK) {
+        goto out;
+    }
+    if ((rc = hsm_device_save(&d, true)) != HSM_OK) {
+        goto out;
+    }
+    /* The new device starts logged in as its user (as Pico HSM does), unless the user PIN is
+     * a transport PIN that must be changed first. */
+    hsm_session_clear(c->s);
+    c->s->app_selected = true;
+    if (!(d.flags & HSM_DEV_TRANSPORT_PIN)) {
+        rc = hsm_session_grant(c->s, HSM_PIN_ROLE_USER, mkek);
+    }
+out:
+    mbedtls_platform_zeroize(mkek, sizeof(mkek));
+    return rc;
+}

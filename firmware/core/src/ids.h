@@ -1,0 +1,39 @@
+/*
+ * ids.h — the one registry of object identifiers (16-bit). Identifiers are never reused for
+ * another meaning. User-visible files use the SmartCard-HSM prefixes (spec 3.1); internal
+ * objects live in 10xx and are invisible to SELECT, READ, UPDATE and ENUMERATE.
+ */
+#ifndef HSM_IDS_H
+#define HSM_IDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HSM_ID_DEVICE 0x1000u    /* device record: options, PIN state, wrapped MKEK (device.c) */
+#define HSM_ID_C_DEVAUT 0x2F02u  /* EF.C_DevAut: device certificate chain */
+#define HSM_ID_TOKENINFO 0x2F03u /* EF.TokenInfo, stored as OpenSC writes it */
+
+#define HSM_PREFIX_KEY 0xCCu       /* private/secret key xx (not a readable file) */
+#define HSM_PREFIX_PRKD 0xC4u      /* PKCS#15 private key description */
+#define HSM_PREFIX_CD 0xC8u        /* PKCS#15 certificate description */
+#define HSM_PREFIX_DCOD 0xC9u      /* PKCS#15 data object description */
+#define HSM_PREFIX_CA_CERT 0xCAu   /* CA certificate */
+#define HSM_PREFIX_PROT_DATA 0xCDu /* PIN-protected data object (encrypted at rest) */
+#define HSM_PREFIX_EE_CERT 0xCEu   /* end-entity certificate / CV request of key xx */
+#define HSM_PREFIX_DATA 0xCFu      /* public data object */
+
+/* Device-lifetime objects (10F0..10FF: device key, USB configuration, ...) survive
+ * INITIALIZE; everything else belongs to the initialised state and is wiped with it. */
+#define HSM_ID_DEVICE_LIFETIME_FIRST 0x10F0u
+
+static inline bool hsm_id_internal(uint16_t id)
+{
+    return (id >> 8) == 0x10;
+}
+
+static inline bool hsm_id_survives_init(uint16_t id)
+{
+    return (id & 0xFFF0u) == HSM_ID_DEVICE_LIFETIME_FIRST;
+}
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * pin.c — see pin.h for the derivations and the retry discipline.
+ */
+#include "pin.h"
+
+#include <string.h>
+
+#include "hsm/err.h"
+#include "hsm/port/device.h"
+#include "hsm/rng.h"
+#include "mbedtls/gcm.h"
+#include "mbedtls/pkcs5.h"
+#include "mbedtls/platform_util.h"
+
+#define NONCE_LEN 12u
+#define TAG_LEN 16u
+
+static int derive_kek(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                      uint8_t kek[32])
+{
+    uint8_t salt[12 + 1 + 8 + 32];
+    memcpy(salt, "pico-hsm/pin", 12);
+    salt[12] = role;
+    hsm_port_unique_id(salt + 13);
+    memcpy(salt + 21, d->salt, 32);
+    int rc = mbedtls_pkcs5_pbkdf2_hmac_ext(MBEDTLS_MD_SHA256, pin, pin_len, salt, sizeof(salt),
+                                           d->kdf_iterations, 32, kek);
+    return rc == 0 ? HSM_OK : HSM_ERR_EXEC;
+}
+
+static void wrap_aad(uint8_t role, uint8_t aad[13 + 1 + 8])
+{
+    memcpy(aad, "pico-hsm/mkek", 13);
+    aad[13] = role;
+    hsm_port_unique_id(aad + 14);
+}
+
+int hsm_pin_wrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                 const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE])
+{
+    uint8_t kek[32], aad[22];
+    mbedtls_gcm_context gcm;
+    mbedtls_gcm_init(&gcm);
+    int rc = derive_kek(d, role, pin, pin_len, kek);
+    if (rc != HSM_OK) {
+        goto out;
+    }
+    if ((rc = hsm_rng_bytes(out, NONCE_LEN)) != HSM_OK) {
+        goto out;
+    }
+    wrap_aad(role, aad);
+    if (mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) != 0 ||
+        mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, HSM_MKEK_SIZE, out, NONCE_LEN, aad,
+                                  sizeof(aad), mkek, out + NONCE_LEN, TAG_LEN,
+                                  out + NONCE_LEN + HSM_MKEK_SIZE) != 0) {
+        rc = HSM_ERR_EXEC;
+    }
+out:
+    mbedtls_gcm_free(&gcm);
+    mbedtls_platform_zeroize(kek, sizeof(kek));
+    return rc;
+}
+
+/* HSM_OK when the wrap authenticates under pin, HSM_ERR_VERIFY_FAILED when it does not. */
+static int unwrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                  uint8_t mkek[HSM_MKEK_SIZE])
+{
+    const uint8_t *w = role == HSM_PIN_ROLE_SO ? d->so_wrap : d->user_wrap;
+    uint8_t kek[32], aad[22];
+    mbedtls_gcm_context gcm;
+    mbedtls_gcm_init(&gcm);
+    int rc = derive_kek(d, role, pin, pin_len, kek);
+    if (rc != HSM_OK) {
+        goto out;
+    }
+    wrap_aad(role, aad);
+    if (mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) != 0) {
+        rc = HSM_ERR_EXEC;
+        goto out;
+    }
+    int r = mbedtls_gcm_auth_decrypt(&gcm, HSM_MKEK_SIZE, w, NONCE_LEN, aad, sizeof(aad),
+                                     w + NONCE_LEN + HSM_MKEK_SIZE, TAG_LEN, w + NONCE_LEN, mkek);
+    if (r == MBEDTLS_ERR_GCM_AUTH_FAILED) {
+        rc = HSM_ERR_VERIFY_FAILED;
+    } else if (r != 0) {
+        rc = HSM_ERR_EXEC;
+    }
+out:
+    if (rc != HSM_OK) {
+        mbedtls_platform_zeroize(mkek, HSM_MKEK_SIZE);
+    }
+    mbedtls_gcm_free(&gcm);
+    mbedtls_platform_zeroize(kek, sizeof(kek));
+    return rc;
+}
+
+int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                  uint8_t mkek[HSM_MKEK_SIZE], unsigned *tries_left)
+{
+    uint8_t *left = role == HSM_PIN_ROLE_SO ? &d->so_left : &d->user_left;
+    const uint8_t max = role == HSM_PIN_ROLE_SO ? HSM_SO_PIN_TRIES : d->user_max;
+
+    *tries_left = *left;
+    if (*left == 0) {
+        return HSM_ERR_BLOCKED;
+    }
+    /* 1. Persist the decremented counter before anything is compared. */
+    (*left)--;
+    int rc = hsm_device_save(d, false);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    /* 2. Compare. */
+    rc = unwrap(d, role, pin, pin_len, mkek);
+    if (rc == HSM_ERR_VERIFY_FAILED) {
+        *tries_left = *left;
+        return *left == 0 ? HSM_ERR_BLOCKED : HSM_ERR_VERIFY_FAILED;
+    }
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    /* 3. Right PIN: the counter goes back to its maximum. */
+    *left = max;
+    *tries_left = max;
+    rc = hsm_device_save(d, false);
+    if (rc != HSM_OK) {
+        mbedtls_platform_zeroize(mkek, HSM_MKEK_SIZE);
+    }
+    return rc;
+}

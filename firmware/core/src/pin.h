@@ -1,0 +1,41 @@
+/*
+ * pin.h — PIN checking and the MKEK's protection by the PINs.
+ *
+ * Each PIN role (user 81, SO 88) wraps the same 256-bit MKEK:
+ *   KEK  = PBKDF2-HMAC-SHA256(PIN, salt = "pico-hsm/pin" | role | unique ID | device salt,
+ *                             iterations from the device record, 32 bytes)
+ *   wrap = nonce(12) | AES-256-GCM(KEK, nonce, MKEK, AAD = "pico-hsm/mkek" | role | unique ID)
+ * A PIN is right exactly when its wrap authenticates (GCM's tag compare is constant-time), so
+ * no separate verifier is stored: a flash dump gives an attacker nothing faster than running
+ * the KDF once per guess.
+ *
+ * hsm_pin_check() is the only way a PIN is compared. Its order is the security property:
+ *   1. retries left == 0  -> HSM_ERR_BLOCKED, nothing compared
+ *   2. retries left - 1 is written to the store; if that write fails, nothing is compared
+ *   3. compare (unwrap); on success the counter is restored to its maximum (a second write)
+ */
+#ifndef HSM_PIN_H
+#define HSM_PIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+
+#define HSM_PIN_ROLE_USER 0x81u
+#define HSM_PIN_ROLE_SO 0x88u
+#define HSM_MKEK_SIZE 32u
+/* PBKDF2 iterations for new records: about 0.3 s per PIN check on an RP2040 at 125 MHz. */
+#define HSM_PIN_KDF_ITERATIONS 3000u
+
+/* Wraps mkek under pin for role into out (HSM_WRAP_SIZE bytes). */
+int hsm_pin_wrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                 const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE]);
+
+/* Checks pin for role with the retry discipline above; on success writes the MKEK into mkek.
+ * d is updated (and saved) in place. Returns HSM_OK, HSM_ERR_VERIFY_FAILED with *tries_left,
+ * HSM_ERR_BLOCKED, or a store error. */
+int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                  uint8_t mkek[HSM_MKEK_SIZE], unsigned *tries_left);
+
+#endif
