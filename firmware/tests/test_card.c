@@ -167,7 +167,8 @@ static void test_enumerate_verify(void)
 {
     CHECK_EQ_INT(TX(SELECT_APP, 0x00), 0x9000);
     CHECK_EQ_INT(TX(0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x00), 0x9000);
-    CHECK_EQ_INT(rlen, 2); /* nothing stored yet; 2F02 is internal and never listed */
+    CHECK_EQ_INT(rlen, 4); /* only the device key; 2F02 is internal and never listed */
+    CHECK_MEM(resp, "\xCC\x00", 2);
     CHECK_EQ_INT(TX(0x80, 0x58, 0x01, 0x00, 0x00), 0x6A86);
     const uint8_t refs[] = {0x81, 0x88, 0x85, 0x86};
     for (size_t i = 0; i < sizeof(refs); i++) {

@@ -223,10 +223,10 @@ static void test_files(void)
     CHECK_EQ_INT(TX(0x00, 0xB1, 0xCD, 0x02, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00), 0x9000);
     CHECK_EQ_INT(rlen, 10);
     CHECK_MEM(resp, "SECRET!!", 8);
-    /* ENUMERATE: stored files in ascending order, nothing internal. */
+    /* ENUMERATE: the device key first, then stored files in ascending order, nothing internal. */
     CHECK_EQ_INT(TX(0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x00), 0x9000);
-    CHECK_EQ_INT(rlen, 8);
-    CHECK_MEM(resp, "\xCD\x02\xCE\x01\xCF\x01", 6);
+    CHECK_EQ_INT(rlen, 10);
+    CHECK_MEM(resp, "\xCC\x00\xCD\x02\xCE\x01\xCF\x01", 8);
     /* Logged out: public files readable, protected not, sizes visible. */
     CHECK_EQ_INT(TX(SELECT_APP), 0x9000);
     CHECK_EQ_INT(TX(0x00, 0xB1, 0xCF, 0x01, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00), 0x9000);
@@ -243,7 +243,7 @@ static void test_files(void)
     CHECK_EQ_INT(TX(0x00, 0xE4, 0x02, 0x00, 0x02, 0x2F, 0x02), 0x6982);
     CHECK_EQ_INT(TX(0x00, 0xE4, 0x01, 0x00, 0x02, 0xCD, 0x02), 0x6A86);
     CHECK_EQ_INT(TX(0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x00), 0x9000);
-    CHECK_EQ_INT(rlen, 4);
+    CHECK_EQ_INT(rlen, 6);
 }
 
 /* Looks for needle anywhere in the flash region. */

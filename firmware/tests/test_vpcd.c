@@ -131,8 +131,8 @@ static void test_handle(void)
     const uint8_t sel[] = {0x00, 0xA4, 0x04, 0x0C, 0x0B, 0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01};
     CHECK_EQ_INT(hsm_vpcd_handle(sel, sizeof(sel), out, sizeof(out)), 2);
     CHECK_MEM(out, "\x90\x00", 2);
-    CHECK_EQ_INT(hsm_vpcd_handle((const uint8_t *)"\x80\x58\x00\x00\x00", 5, out, sizeof(out)), 2);
-    CHECK_MEM(out, "\x90\x00", 2);
+    CHECK_EQ_INT(hsm_vpcd_handle((const uint8_t *)"\x80\x58\x00\x00\x00", 5, out, sizeof(out)), 4);
+    CHECK_MEM(out, "\xCC\x00\x90\x00", 4);
     code = HSM_VPCD_RESET;
     CHECK_EQ_INT(hsm_vpcd_handle(&code, 1, out, sizeof(out)), 0);
     CHECK_EQ_INT(hsm_vpcd_handle((const uint8_t *)"\x80\x58\x00\x00\x00", 5, out, sizeof(out)), 2);

@@ -11,4 +11,6 @@
 //	                   run `make emu`)
 //	PICO_HSM_SKIP_EMU  1 = skip every test that needs the emulator
 //	PICO_HSM_E2E       1 = also run the pcscd/OpenSC end-to-end tests
+//	PICO_HSM_SIGKILL_SEED   replay the SIGKILL workload (sigkill_test.go) with this seed
+//	PICO_HSM_SIGKILL_KILLS  number of kills of that workload (default 60)
 package conformance

@@ -39,6 +39,9 @@ static const hsm_cmd_row table[] = {
     {0x50, HSM_CMD_APP, 0, 1024, hsm_cmd_initialize},
     {0xD7, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_update_binary},
     {0xE4, HSM_CMD_APP | HSM_CMD_USER, 0, 2, hsm_cmd_delete_file},
+    {0x46, HSM_CMD_APP | HSM_CMD_USER, 1, 2048, hsm_cmd_generate_keypair},
+    {0x68, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_sign},
+    {0x62, HSM_CMD_APP | HSM_CMD_USER, 1, 1024, hsm_cmd_decipher},
 };
 
 static hsm_session session;

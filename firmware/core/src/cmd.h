@@ -77,5 +77,8 @@ int hsm_cmd_reset_retry_counter(hsm_cmd *c);
 int hsm_cmd_initialize(hsm_cmd *c);
 int hsm_cmd_update_binary(hsm_cmd *c);
 int hsm_cmd_delete_file(hsm_cmd *c);
+int hsm_cmd_generate_keypair(hsm_cmd *c);
+int hsm_cmd_sign(hsm_cmd *c);
+int hsm_cmd_decipher(hsm_cmd *c);
 
 #endif

@@ -196,6 +196,12 @@ static int each_listed(uint16_t id, void *p)
 
 int hsm_file_each_listed(int (*fn)(uint16_t id, void *ctx), void *ctx)
 {
+    /* The device key CC00 exists from the first boot and is listed first, so OpenSC never
+     * takes key number 00 for a new key (spec 2.5). */
+    int rc = fn(HSM_PREFIX_KEY << 8, ctx);
+    if (rc != 0) {
+        return rc;
+    }
     struct each_ctx e = {fn, ctx};
     return hsm_store_each(each_listed, &e);
 }

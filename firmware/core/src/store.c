@@ -144,8 +144,8 @@ static bool hdr_decode(const uint8_t in[REC_HDR], unsigned p, rec_hdr *h)
     h->barrier = get32(in + 12);
     h->dcrc = get32(in + 16);
     bool empty = (h->flags & (F_TOMB | F_NOTE)) != 0;
-    return h->seq != 0 && (h->flags & ~(F_TOMB | F_WIPE | F_NOTE)) == 0 && h->len <= HSM_STORE_OBJ_MAX &&
-           (!empty || h->len == 0) && p + rec_pages(h->len) <= PAGES;
+    return h->seq != 0 && (h->flags & ~(F_TOMB | F_WIPE | F_NOTE)) == 0 &&
+           h->len <= HSM_STORE_OBJ_MAX && (!empty || h->len == 0) && p + rec_pages(h->len) <= PAGES;
 }
 
 static uint32_t carried(const rec_hdr *h)
@@ -431,8 +431,9 @@ static int pick_victim(const uint16_t live[])
             oldest = (int)s;
         }
         bool gains = live[s] < PAGES - 1 && copies_fit(s, live[s], nfree);
-        if (gains && (best < 0 || live[s] < live[best] ||
-                      (live[s] == live[best] && st.sec[s].erase_count < st.sec[best].erase_count))) {
+        bool fewer = best < 0 || live[s] < live[best] ||
+                     (live[s] == live[best] && st.sec[s].erase_count < st.sec[best].erase_count);
+        if (gains && fewer) {
             best = (int)s;
         }
     }

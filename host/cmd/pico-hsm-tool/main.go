@@ -5,9 +5,14 @@
 //	pico-hsm-tool uf2-info FILE.uf2
 //	pico-hsm-tool info [--reader NAME]
 //	pico-hsm-tool random [--reader NAME] N
+//	pico-hsm-tool init --so-pin HEX16 --pin PIN [--retries N] [--transport-pin] [--dkek-shares N]
+//	pico-hsm-tool pin status|verify|change|unblock ...
+//	pico-hsm-tool files list|read FID|write FID FILE|delete FID ...
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
-// and exits with status 2 for a usage error, 1 otherwise.
+// and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
+// standard input (one line per "-", in the order --so-pin, --pin, --new-pin); only when
+// standard input is a terminal is a prompt written to stderr, with the echo turned off.
 package main
 
 import (
@@ -27,8 +32,22 @@ commands:
   info [--reader NAME]                          show the applet of the card in a reader
   random [--reader NAME] N                      print N random bytes from the card, in hex
 
---reader selects the first reader whose name contains NAME; without it, the first reader
-holding a card is used.
+  init --so-pin HEX16 --pin PIN [--retries N] [--transport-pin] [--dkek-shares N]
+                                                initialise the device (wipes it; a device
+                                                initialised before needs its SO-PIN)
+  pin status                                    show the user PIN and SO-PIN states
+  pin verify [--so] --pin PIN                   check the user PIN (or the SO-PIN)
+  pin change [--so] --pin OLD --new-pin NEW     change the user PIN (or the SO-PIN)
+  pin unblock --so-pin HEX16 [--new-pin PIN]    unblock the user PIN, optionally setting it
+  files list                                    list the keys and files
+  files read [--pin PIN] [-o OUT] FID           print a file (FID: 4 hex digits, e.g. CF01)
+  files write --pin PIN FID FILE                create or replace a file with FILE's content
+  files delete --pin PIN FID                    delete a file
+
+--reader NAME (every card command) selects the first reader whose name contains NAME;
+without it, the first reader holding a card is used. The SO-PIN is 16 hex digits, a user
+PIN 6 to 16 characters. A PIN given as "-" is read from standard input, one line each, in
+the order --so-pin, --pin, --new-pin.
 `
 
 // command is one subcommand: its usage line and its body. args excludes the command name.
@@ -45,7 +64,23 @@ func init() {
 		"uf2-info": {"uf2-info FILE.uf2", cmdUF2Info},
 		"info":     {"info [--reader NAME]", cmdInfo},
 		"random":   {"random [--reader NAME] N", cmdRandom},
+		"init": {"init [--reader NAME] --so-pin HEX16 --pin PIN [--retries N] [--transport-pin] [--dkek-shares N]",
+			cmdInit},
+		"pin status":   {"pin status [--reader NAME]", cmdPINStatus},
+		"pin verify":   {"pin verify [--reader NAME] [--so] --pin PIN", cmdPINVerify},
+		"pin change":   {"pin change [--reader NAME] [--so] --pin OLD --new-pin NEW", cmdPINChange},
+		"pin unblock":  {"pin unblock [--reader NAME] --so-pin HEX16 [--new-pin PIN]", cmdPINUnblock},
+		"files list":   {"files list [--reader NAME]", cmdFilesList},
+		"files read":   {"files read [--reader NAME] [--pin PIN] [-o OUT] FID", cmdFilesRead},
+		"files write":  {"files write [--reader NAME] [--pin PIN] FID FILE", cmdFilesWrite},
+		"files delete": {"files delete [--reader NAME] [--pin PIN] FID", cmdFilesDelete},
 	}
+}
+
+// groups are the commands named by two words; the value lists the second words.
+var groups = map[string]string{
+	"pin":   "status, verify, change or unblock",
+	"files": "list, read, write or delete",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
@@ -71,16 +106,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, usagef("no command given (see pico-hsm-tool help)"))
 	}
 	name := args[0]
-	switch name {
-	case "help", "-h", "-help", "--help":
+	if isHelp(name) || name == "help" {
 		fmt.Fprint(stdout, usage)
 		return 0
+	}
+	rest := args[1:]
+	if sub, ok := groups[name]; ok {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			if len(rest) > 0 && isHelp(rest[0]) {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			return fail(stderr, usagef("%s: want %s (see pico-hsm-tool help)", name, sub))
+		}
+		name, rest = name+" "+rest[0], rest[1:]
 	}
 	cmd, ok := commands[name]
 	if !ok {
 		return fail(stderr, usagef("unknown command %q (see pico-hsm-tool help)", name))
 	}
-	err := cmd.run(args[1:], stdout)
+	err := cmd.run(rest, stdout)
 	if errors.Is(err, errHelp) {
 		fmt.Fprintf(stdout, "usage: pico-hsm-tool %s\n", cmd.synopsis)
 		return 0
@@ -92,6 +137,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("%s: %w", name, err)
 	}
 	return fail(stderr, err)
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 // fail writes err as the one diagnostic line and returns the exit status for it.

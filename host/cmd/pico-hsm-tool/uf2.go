@@ -75,7 +75,12 @@ func cmdUF2Info(args []string, stdout io.Writer) error {
 
 // writeFileAtomic writes data to a temporary file next to path and renames it over path,
 // so that path holds either its old content or all of data.
-func writeFileAtomic(path string, data []byte) (err error) {
+func writeFileAtomic(path string, data []byte) error {
+	return writeFileAtomicMode(path, data, 0o644)
+}
+
+// writeFileAtomicMode is writeFileAtomic with the file mode given.
+func writeFileAtomicMode(path string, data []byte, mode os.FileMode) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -93,7 +98,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp, 0o644)
+		err = os.Chmod(tmp, mode)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

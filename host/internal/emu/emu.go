@@ -137,6 +137,18 @@ func (p *Process) Stop(timeout time.Duration) error {
 	}
 }
 
+// Kill ends the process with SIGKILL, as a power cut would end the device, and waits for
+// it to exit. Nothing of the emulator runs after it: no handler, no flush.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Kill() // fails only when the process has already exited
+	<-p.done
+}
+
 // StopTimeout is how long Close waits for the emulator to exit after SIGTERM.
 const StopTimeout = 5 * time.Second
 

@@ -8,6 +8,9 @@
  * before they reach it.
  *
  * Single-threaded; one static instance; the RAM index is owned by store.c.
+ *
+ * Fail-stop: after a flash error (HSM_ERR_FLASH) during a write or delete, the RAM index may no
+ * longer match flash, so every call fails with HSM_ERR_FLASH until hsm_store_mount() succeeds.
  */
 #ifndef HSM_STORE_H
 #define HSM_STORE_H
@@ -18,20 +21,23 @@
 
 /* Largest object: one record must fit in one 4 KiB sector after the sector header page. */
 #define HSM_STORE_OBJ_MAX 3800u
-/* Largest number of live objects the RAM index holds. */
+/* Largest number of objects the RAM index holds: live objects, plus deleted ones whose tombstone
+ * still shadows older data in flash (garbage collection retires those). */
 #define HSM_STORE_MAX_OBJECTS 1024u
 
 /* Objects that survive hsm_store_write(..., HSM_STORE_WIPE): the caller's rule, given at mount. */
 typedef bool (*hsm_store_keep_fn)(uint16_t id);
 
 /* Scans the flash region (port/flash.h), rebuilds the index, finishes or discards whatever a
- * power cut interrupted, and formats a region that holds no store. Returns HSM_OK,
- * HSM_ERR_FLASH, or HSM_ERR_NO_SPACE if the index overflowed. */
+ * power cut interrupted, and formats a region that holds no store. keep may be NULL (a wipe
+ * then keeps nothing but its own object). Returns HSM_OK, HSM_ERR_FLASH, or HSM_ERR_NO_SPACE if
+ * the index overflowed or the region is smaller than 4 sectors. */
 int hsm_store_mount(hsm_store_keep_fn keep);
 
 /* Length of an object; HSM_ERR_NOT_FOUND when absent. */
 int hsm_store_size(uint16_t id, size_t *len);
-/* Reads up to cap bytes from offset off; *len = bytes read. HSM_ERR_NOT_FOUND when absent. */
+/* Reads up to cap bytes from offset off; *len = bytes read (0 when off == length).
+ * HSM_ERR_NOT_FOUND when absent, HSM_ERR_WRONG_LENGTH when off > length. */
 int hsm_store_read(uint16_t id, size_t off, uint8_t *buf, size_t cap, size_t *len);
 
 enum { HSM_STORE_WIPE = 1u << 0 };

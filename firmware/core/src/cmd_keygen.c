@@ -1,0 +1,198 @@
+/*
+ * cmd_keygen.c — GENERATE ASYMMETRIC KEY PAIR (46), spec 2.11.
+ *
+ * P1 = key number 01..FF (00, the device key, is refused: 6A86); P2 = 00 (the device key signs
+ * the outer layer). Data: the content of a CV body — 5F29, 42 CAR, 7F49 template, 5F20 CHR —
+ * plus the optional key attributes 90 usage counter, 91 allowed algorithms, 92 key domain.
+ * RSA: 7F49 { 06 id-TA-RSA-*, 82 exponent (default 65537), 02 modulus bits (default 2048) }.
+ * EC: 7F49 { 06 id-TA-ECDSA-*, 81 p, 82 a, ... }: the curve is the supported one whose p and a
+ * both match (6A81 otherwise).
+ *
+ * Answer: 67 { 7F21 { 7F4E { 5F29 00, 42 CAR, 7F49 public key, 5F20 CHR }, 5F37 signature by
+ * the new key }, 42 device CHR, 5F37 device signature over the 7F21 and 42 TLVs }.
+ */
+#include <string.h>
+
+#include "cmd.h"
+#include "hsm/devid.h"
+#include "hsm/err.h"
+#include "hsm/store.h"
+#include "hsm/tlv.h"
+#include "ids.h"
+#include "keys.h"
+
+#define NAME_MAX_LEN 16u
+
+static const uint8_t oid_ta_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01};
+static const uint8_t oid_ta_ecdsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02};
+
+typedef struct {
+    hsm_key_spec spec;
+    hsm_tlv car, chr, oid;
+    bool has_car, has_chr;
+} request;
+
+static uint32_t be_uint(const uint8_t *p, size_t n)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static int parse_template(const hsm_tlv *tpl, request *r)
+{
+    hsm_tlv t, p, a;
+    if (hsm_tlv_find(tpl->value, tpl->len, 0x06, &r->oid) != 1 || r->oid.len != 10) {
+        return HSM_ERR_DATA;
+    }
+    if (memcmp(r->oid.value, oid_ta_rsa, 9) == 0 && r->oid.value[9] >= 1 && r->oid.value[9] <= 6) {
+        r->spec.type = HSM_KEY_RSA;
+        r->spec.rsa_exponent = 65537;
+        r->spec.rsa_bits = 2048;
+        if (hsm_tlv_find(tpl->value, tpl->len, 0x82, &t) == 1) {
+            if (t.len == 0 || t.len > 4) return HSM_ERR_DATA;
+            r->spec.rsa_exponent = be_uint(t.value, t.len);
+        }
+        if (hsm_tlv_find(tpl->value, tpl->len, 0x02, &t) == 1) {
+            if (t.len == 0 || t.len > 2) return HSM_ERR_DATA;
+            r->spec.rsa_bits = (uint16_t)be_uint(t.value, t.len);
+        }
+        return HSM_OK;
+    }
+    if (memcmp(r->oid.value, oid_ta_ecdsa, 9) == 0 && r->oid.value[9] >= 1 && r->oid.value[9] <= 5) {
+        r->spec.type = HSM_KEY_EC;
+        if (hsm_tlv_find(tpl->value, tpl->len, 0x81, &p) != 1 ||
+            hsm_tlv_find(tpl->value, tpl->len, 0x82, &a) != 1) {
+            return HSM_ERR_DATA;
+        }
+        return hsm_key_curve_from_params(p.value, p.len, a.value, a.len, &r->spec.grp);
+    }
+    return HSM_ERR_UNSUPPORTED;
+}
+
+static int parse(const hsm_apdu *a, request *r)
+{
+    hsm_tlv_reader rd;
+    hsm_tlv t, tpl = {0};
+    bool has_tpl = false;
+    int rc;
+    memset(r, 0, sizeof(*r));
+    r->spec.counter = HSM_KEY_UNLIMITED;
+    hsm_tlv_reader_init(&rd, a->data, a->nc);
+    while ((rc = hsm_tlv_next(&rd, &t)) == 1) {
+        switch (t.tag) {
+        case 0x42:
+            if (t.len == 0 || t.len > NAME_MAX_LEN) return HSM_ERR_DATA;
+            r->car = t, r->has_car = true;
+            break;
+        case 0x5F20:
+            if (t.len == 0 || t.len > NAME_MAX_LEN) return HSM_ERR_DATA;
+            r->chr = t, r->has_chr = true;
+            break;
+        case 0x7F49:
+            tpl = t, has_tpl = true;
+            break;
+        case 0x90:
+            if (t.len == 0 || t.len > 4) return HSM_ERR_DATA;
+            r->spec.counter = be_uint(t.value, t.len);
+            if (r->spec.counter == HSM_KEY_UNLIMITED) r->spec.counter--;
+            break;
+        case 0x91:
+            if (t.len > HSM_KEY_ALGS_MAX) return HSM_ERR_DATA;
+            r->spec.nalgs = (uint8_t)t.len;
+            memcpy(r->spec.algs, t.value, t.len);
+            break;
+        case 0x92:
+            if (t.len != 1) return HSM_ERR_DATA;
+            r->spec.domain = t.value[0];
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0 || !has_tpl) {
+        return HSM_ERR_DATA;
+    }
+    return parse_template(&tpl, r);
+}
+
+static int respond(hsm_cmd *c, uint8_t id, const request *r)
+{
+    static uint8_t sig[512];
+    size_t sig_len;
+    const char *dev = hsm_devid_chr();
+    hsm_tlv_writer w;
+    int rc;
+    hsm_tlv_writer_init(&w, c->out, c->out_cap);
+
+    size_t m67 = hsm_tlv_begin(&w, 0x67);
+    size_t start21 = w.len;
+    size_t m21 = hsm_tlv_begin(&w, 0x7F21);
+    size_t start4e = w.len;
+    size_t m4e = hsm_tlv_begin(&w, 0x7F4E);
+    hsm_tlv_put(&w, 0x5F29, "\x00", 1);
+    if (r->has_car) {
+        hsm_tlv_put(&w, 0x42, r->car.value, r->car.len);
+    } else {
+        hsm_tlv_put(&w, 0x42, dev, strlen(dev));
+    }
+    if ((rc = hsm_key_put_public(c->s, id, r->oid.value, r->oid.len, &w)) != HSM_OK) {
+        return rc;
+    }
+    if (r->has_chr) {
+        hsm_tlv_put(&w, 0x5F20, r->chr.value, r->chr.len);
+    } else {
+        hsm_tlv_put(&w, 0x5F20, dev, strlen(dev));
+    }
+    hsm_tlv_end(&w, m4e);
+    if (!hsm_tlv_writer_ok(&w)) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    rc = hsm_key_sign_cvc(c->s, id, w.buf + start4e, w.len - start4e, sig, sizeof(sig), &sig_len);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    hsm_tlv_put(&w, 0x5F37, sig, sig_len);
+    hsm_tlv_end(&w, m21);
+    hsm_tlv_put(&w, 0x42, dev, strlen(dev));
+    if (!hsm_tlv_writer_ok(&w)) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    rc = hsm_devid_sign(w.buf + start21, w.len - start21, sig, sizeof(sig), &sig_len);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    hsm_tlv_put(&w, 0x5F37, sig, sig_len);
+    hsm_tlv_end(&w, m67);
+    if (!hsm_tlv_writer_ok(&w)) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    c->out_len = w.len;
+    return HSM_OK;
+}
+
+int hsm_cmd_generate_keypair(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->p1 == HSM_DEVICE_KEY_ID || a->p2 != 0x00) {
+        return HSM_ERR_P1P2;
+    }
+    request r;
+    int rc = parse(a, &r);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    rc = hsm_key_generate(c->s, a->p1, &r.spec);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    rc = respond(c, a->p1, &r);
+    if (rc != HSM_OK) {
+        /* No half-delivered key: the host never learnt its public key. */
+        (void)hsm_store_delete((uint16_t)((HSM_PREFIX_KEY << 8) | a->p1));
+        c->out_len = 0;
+    }
+    return rc;
+}

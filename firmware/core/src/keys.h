@@ -1,0 +1,64 @@
+/*
+ * keys.h — the key store and the asymmetric crypto facade: the only code that sees private key
+ * bytes. Command handlers name keys by number (CCxx) and get results, never key material.
+ *
+ * A key is the sealed object CCxx (secret.h) whose plaintext is a TLV list:
+ *   C0 type (01 RSA, 02 EC)   C1 size: RSA modulus bits / EC mbedTLS group id (2 bytes)
+ *   C2 usage counter (4, absent = unlimited)   C3 key domain (1)   C4 allowed algorithms (n)
+ *   RSA: 81 N  82 E  83 P  84 Q  85 DP  86 DQ  87 QP   (CRT form; D is never needed)
+ *   EC:  81 d  82 Q (uncompressed public point, kept so signing never recomputes it)
+ */
+#ifndef HSM_KEYS_H
+#define HSM_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "hsm/tlv.h"
+#include "mbedtls/ecp.h"
+
+#define HSM_KEY_RSA 0x01u
+#define HSM_KEY_EC 0x02u
+#define HSM_KEY_UNLIMITED 0xFFFFFFFFu
+#define HSM_KEY_ALGS_MAX 32u
+#define HSM_DEVICE_KEY_ID 0x00u
+
+typedef struct {
+    uint8_t type;
+    uint16_t rsa_bits;           /* RSA */
+    uint32_t rsa_exponent;       /* RSA */
+    mbedtls_ecp_group_id grp;    /* EC */
+    uint32_t counter;            /* uses left, HSM_KEY_UNLIMITED when unlimited */
+    uint8_t domain;
+    uint8_t nalgs;               /* 0: every algorithm the key type allows */
+    uint8_t algs[HSM_KEY_ALGS_MAX];
+} hsm_key_spec;
+
+/* Generates a key pair per spec and stores it as CC<id> (replacing a key of that number). */
+int hsm_key_generate(const hsm_session *s, uint8_t id, const hsm_key_spec *spec);
+
+/* Appends key id's public key as a CV 7F49 template with alg_oid (DER body bytes). */
+int hsm_key_put_public(const hsm_session *s, uint8_t id, const uint8_t *alg_oid,
+                       size_t alg_oid_len, hsm_tlv_writer *w);
+
+/* The CV self-signature of key id over msg: RSA PKCS#1 v1.5 SHA-256, or ECDSA SHA-256 as plain
+ * r || s. Not subject to the usage counter or the algorithm list (it is part of generation). */
+int hsm_key_sign_cvc(const hsm_session *s, uint8_t id, const uint8_t *msg, size_t len,
+                     uint8_t *sig, size_t cap, size_t *sig_len);
+
+/* SIGN (68) with algorithm byte alg (core spec 2.12.1). Checks the key's algorithm list and
+ * usage counter; decrements the counter after success. */
+int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *in, size_t len,
+                 uint8_t *out, size_t cap, size_t *out_len);
+
+/* DECIPHER (62): RSA 21/22/23, ECDH 80 (core spec 2.13). Same policy checks as signing. */
+int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *in,
+                     size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
+/* The EC group whose domain parameters p and a (big-endian, any leading zeros) are given;
+ * HSM_ERR_UNSUPPORTED when none of the supported curves matches. */
+int hsm_key_curve_from_params(const uint8_t *p, size_t plen, const uint8_t *a, size_t alen,
+                              mbedtls_ecp_group_id *grp);
+
+#endif
