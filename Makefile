@@ -29,6 +29,15 @@ emu: deps $(BUILD)/emu/build.ninja
 test-c: emu
 	ctest --test-dir $(BUILD)/emu --output-on-failure
 
+# The C unit tests again under AddressSanitizer + UBSan, in a Debug build (asserts on).
+$(BUILD)/asan/build.ninja:
+	cmake -S firmware -B $(BUILD)/asan -G Ninja -DHSM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+
+test-c-sanitize: deps $(BUILD)/asan/build.ninja
+	cmake --build $(BUILD)/asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir $(BUILD)/asan --output-on-failure
+
 # ---- Go host tools ---------------------------------------------------------------------------
 tool: deps
 	cd host && $(GO) build -o ../$(TOOL) ./cmd/pico-hsm-tool && $(GO) build -o ../$(BENCH) ./cmd/pico-hsm-bench
@@ -85,7 +94,7 @@ test-go: emu firmware
 	cd host && PICO_HSM_EMU=$(CURDIR)/$(EMU) PICO_HSM_BUILD_DIR=$(CURDIR)/$(BUILD) \
 	  PICO_HSM_FIRMWARE_DIR=$(CURDIR)/$(BUILD) PICO_HSM_E2E=1 $(GO) test -count=1 ./...
 
-test: test-c fuzz-brief firmware test-go
+test: test-c test-c-sanitize fuzz-brief firmware test-go
 	scripts/test-run-stop
 
 # APDU round trip through pcscd (needs `make run` first): median and p99 over 1000 commands.

@@ -227,7 +227,7 @@ static void cmd_xfr_block(ccid_slot *s) {
     }
     s->busy = true;
     s->busy_seq = s->hdr[6];
-    s->apdu_start(s->apdu_ctx, s->cmd, s->data_len, s->resp + CCID_HDR_SIZE, HSM_RAPDU_MAX);
+    s->apdu_start(s->apdu_ctx, s->cmd, s->data_len, s->resp + CCID_HDR_SIZE, CCID_RESP_DATA_MAX);
 }
 
 static void cmd_set_parameters(ccid_slot *s) {
@@ -400,7 +400,7 @@ void ccid_tx_done(ccid_slot *s) {
 }
 
 void ccid_apdu_done(ccid_slot *s, size_t resp_len) {
-    CCID_ASSERT(s->busy && resp_len >= 2 && resp_len <= HSM_RAPDU_MAX);
+    CCID_ASSERT(s->busy && resp_len >= 2 && resp_len <= CCID_RESP_DATA_MAX);
     s->busy = false;
     s->te_pending = false; /* never after the final answer */
     if (s->busy_discard) {

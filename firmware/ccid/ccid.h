@@ -58,6 +58,13 @@
 #define CCID_HDR_SIZE 10u
 #define CCID_PKT_SIZE 64u /* bulk wMaxPacketSize, full speed */
 #define CCID_MAX_DATA (HSM_CAPDU_MAX > HSM_RAPDU_MAX ? HSM_CAPDU_MAX : HSM_RAPDU_MAX)
+/* Room for a response APDU (data + SW). A build may lower it to save RAM (the RP2040 build
+ * does): commands still take every extended length, and the card answers what fits — no
+ * command of this application needs more than a few KiB back (READ BINARY asks for at most
+ * 4096 bytes at a time; GET CHALLENGE may answer fewer bytes than asked, spec 2.16). */
+#ifndef CCID_RESP_DATA_MAX
+#define CCID_RESP_DATA_MAX HSM_RAPDU_MAX
+#endif
 #define CCID_MAX_MSG (CCID_HDR_SIZE + CCID_MAX_DATA) /* dwMaxCCIDMessageLength */
 #define CCID_ATR_MAX 33u                              /* ISO 7816-3: TS + 32 bytes */
 #define CCID_REPLY_MAX (CCID_HDR_SIZE + CCID_ATR_MAX)
@@ -142,7 +149,7 @@ typedef struct {
     uint8_t te[CCID_HDR_SIZE];
 
     uint8_t cmd[CCID_MAX_DATA];
-    uint8_t resp[CCID_HDR_SIZE + HSM_RAPDU_MAX];
+    uint8_t resp[CCID_HDR_SIZE + CCID_RESP_DATA_MAX];
 } ccid_slot;
 
 /* Resets everything; the ICC starts present and inactive. */

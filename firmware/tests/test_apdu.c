@@ -15,11 +15,15 @@ static size_t build(const uint8_t *lc, size_t lc_len, size_t nc, const uint8_t *
     buf[n++] = 0x68;
     buf[n++] = 0x01;
     buf[n++] = 0x02;
-    memcpy(buf + n, lc, lc_len);
+    if (lc_len) {
+        memcpy(buf + n, lc, lc_len);
+    }
     n += lc_len;
     memset(buf + n, 0xA5, nc);
     n += nc;
-    memcpy(buf + n, le, le_len);
+    if (le_len) {
+        memcpy(buf + n, le, le_len);
+    }
     return n + le_len;
 }
 

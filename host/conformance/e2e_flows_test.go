@@ -254,7 +254,7 @@ func TestE2EOpenSCFlows(t *testing.T) {
 		// descriptions in C800 and C900; CD00 only with the PIN.
 		{"pico-hsm-tool files on OpenSC's objects", func(t *testing.T) {
 			out := pico(t, 0, nil, "files", "list")
-			if want := "C800\nC900\nCA00\nCD00\n"; out != want {
+			if want := "CC00\nC800\nC900\nCA00\nCD00\n"; out != want {
 				t.Fatalf("files list = %q, want %q", out, want)
 			}
 			if got := pico(t, 0, nil, "files", "read", "CA00"); got != string(cert) {

@@ -124,13 +124,14 @@ func TestFiles(t *testing.T) {
 		}
 	})
 
-	// Spec 2.5: every key and EF, ascending; internal objects and 2Fxx never.
+	// Spec 2.5: the device key CC00 first, then every key and EF ascending; internal objects
+	// and 2Fxx never.
 	t.Run("enumerate", func(t *testing.T) {
 		ids, err := cl.ListObjects(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []uint16{0xC401, 0xC801, 0xC901, 0xCA01, 0xCD01, 0xCE01, 0xCF01}
+		want := []uint16{0xCC00, 0xC401, 0xC801, 0xC901, 0xCA01, 0xCD01, 0xCE01, 0xCF01}
 		if !slices.Equal(ids, want) {
 			t.Fatalf("ENUMERATE = %s, want %s", fidList(ids), fidList(want))
 		}
@@ -253,7 +254,7 @@ func TestFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []uint16{0xC801, 0xC901, 0xCA01, 0xCE01}; !slices.Equal(ids, want) {
+		if want := []uint16{0xCC00, 0xC801, 0xC901, 0xCA01, 0xCE01}; !slices.Equal(ids, want) {
 			t.Fatalf("ENUMERATE = %s, want %s", fidList(ids), fidList(want))
 		}
 		// Recreated after a delete: empty, then written.
@@ -374,7 +375,7 @@ func TestPersistenceAndFlashScan(t *testing.T) {
 			t.Fatalf("round %d: CD01 = %q", round, got)
 		}
 		ids, err := cl.ListObjects(ctx)
-		if want := []uint16{0xCA00, 0xCD01, 0xCF01}; err != nil || !slices.Equal(ids, want) {
+		if want := []uint16{0xCC00, 0xCA00, 0xCD01, 0xCF01}; err != nil || !slices.Equal(ids, want) {
 			t.Fatalf("round %d: ENUMERATE = %s (%v), want %s", round, fidList(ids), err, fidList(want))
 		}
 		// Options survive too: the FCP still says 0001.

@@ -6,31 +6,49 @@ import (
 	"crypto/elliptic"
 	"encoding/hex"
 	"math/big"
+
+	"github.com/pico-hsm/pico-hsm/host/internal/ecmath"
 )
 
-// Curve is a named short Weierstrass curve of the SmartCard-HSM curve table (core spec
-// 3.7.3), with its domain parameters in the encoding of a 7F49 template: p, a, b and n at
-// full field length (for the curves here n has the field length), G uncompressed.
+// Curve is a named curve of the SmartCard-HSM curve table (core spec 3.7.3) with its domain
+// parameters in the encoding of a 7F49 template.
+//
+// Short Weierstrass curves (Montgomery false): p, a, b and n big-endian at full field length
+// (for the curves here n has the field length), G uncompressed.
+//
+// X25519 and X448 (Montgomery true, pico-hsm-extensions.md 5.2): P and N (the order)
+// big-endian at field length, G the base point's u-coordinate little-endian (09 00 .. 00,
+// 05 00 .. 00); A and B are nil.
 type Curve struct {
 	Name string
-	// OID is the DER body of the named-curve object identifier (CKA_EC_PARAMS is 06 len OID).
+	// OID is the DER body of the named-curve object identifier (CKA_EC_PARAMS is 06 len OID);
+	// for X25519 and X448 the RFC 8410 algorithm identifier.
 	OID           []byte
 	P, A, B, G, N []byte
-	stdlib        elliptic.Curve // nil: the standard library cannot verify on this curve
-	ecdh          ecdh.Curve     // point validation; nil when stdlib is nil
+	Montgomery    bool
+	stdlib        elliptic.Curve // nil: the standard library has no ECDSA on this curve
+	ecdh          ecdh.Curve     // nil when the standard library lacks the curve
+	math          *ecmath.Curve  // Weierstrass curves the standard library lacks
 }
 
 // FieldBytes is the byte length of the field (and of each coordinate).
 func (c *Curve) FieldBytes() int { return len(c.P) }
 
 // Elliptic returns the crypto/elliptic curve, or nil when the standard library lacks it
-// (secp192r1, the Koblitz curves, brainpool): keys on such curves are parsed but cannot be
-// verified by this package.
+// (secp192r1, the Koblitz curves, brainpool, X25519, X448). Signatures on the Weierstrass
+// curves the standard library lacks are verified with math/big arithmetic.
 func (c *Curve) Elliptic() elliptic.Curve { return c.stdlib }
+
+// ECDH returns the crypto/ecdh curve (P-256, P-384, P-521, X25519), or nil.
+func (c *Curve) ECDH() ecdh.Curve { return c.ecdh }
 
 // curves holds every curve Parse recognises. OpenSC also knows brainpoolP192r1/224r1/320r1
 // and the brainpool t1 curves; certificates on those fail with ErrUnsupported.
-var curves = append(stdlibCurves(), hexCurves()...)
+var curves = append(append(stdlibCurves(), hexCurves()...), montgomeryCurves()...)
+
+// Curves returns every curve of the table (a fresh slice; the curves are shared and must
+// not be modified).
+func Curves() []*Curve { return append([]*Curve(nil), curves...) }
 
 // CurveByName returns the curve called name ("secp256r1", "brainpoolP256r1", ...) or nil.
 func CurveByName(name string) *Curve {
@@ -45,7 +63,7 @@ func CurveByName(name string) *Curve {
 // curveByPA identifies a curve as OpenSC does: p and a equal byte for byte, length included.
 func curveByPA(p, a []byte) *Curve {
 	for _, c := range curves {
-		if bytes.Equal(c.P, p) && bytes.Equal(c.A, a) {
+		if !c.Montgomery && bytes.Equal(c.P, p) && bytes.Equal(c.A, a) {
 			return c
 		}
 	}
@@ -164,12 +182,48 @@ func hexCurves() []*Curve {
 	}
 	var out []*Curve
 	for _, l := range list {
-		out = append(out, &Curve{
+		c := &Curve{
 			Name: l.name, OID: mustHex(l.oid),
 			P: mustHex(l.p), A: mustHex(l.a), B: mustHex(l.b), G: mustHex(l.g), N: mustHex(l.n),
-		})
+		}
+		c.math = ecmath.NewCurve(c.P, c.A, c.B, c.G, c.N)
+		out = append(out, c)
 	}
 	return out
+}
+
+// montgomeryCurves are X25519 and X448 (RFC 7748) as Pico HSM encodes them.
+func montgomeryCurves() []*Curve {
+	x25519 := &Curve{
+		Name:       "X25519",
+		OID:        mustHex("2B656E"), // 1.3.101.110
+		P:          mustHex("7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED"),
+		N:          mustHex("1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED"),
+		G:          ecmath.X25519.Basepoint(),
+		Montgomery: true,
+		ecdh:       ecdh.X25519(),
+	}
+	x448 := &Curve{
+		Name: "X448",
+		OID:  mustHex("2B656F"), // 1.3.101.111
+		P: mustHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFE" +
+			"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
+		N: mustHex("3FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" +
+			"7CCA23E9C44EDB49AED63690216CC2728DC58F552378C292AB5844F3"),
+		G:          ecmath.X448.Basepoint(),
+		Montgomery: true,
+	}
+	return []*Curve{x25519, x448}
+}
+
+// curveByPrime returns the Montgomery curve with prime p (byte for byte), or nil.
+func curveByPrime(p []byte) *Curve {
+	for _, c := range curves {
+		if c.Montgomery && bytes.Equal(c.P, p) {
+			return c
+		}
+	}
+	return nil
 }
 
 func mustHex(s string) []byte {

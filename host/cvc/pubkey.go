@@ -25,6 +25,9 @@ const (
 	ECDSASHA256
 	ECDSASHA384
 	ECDSASHA512
+	// ECDHSHA256 is id-RI-ECDH-SHA-256, the algorithm of Pico HSM's X25519 and X448 public
+	// keys (pico-hsm-extensions.md 5.2). Such keys cannot sign.
+	ECDHSHA256
 )
 
 // idTA is the DER body of id-TA (0.4.0.127.0.7.2.2.2); RSA algorithms continue with 01 xx,
@@ -44,7 +47,13 @@ var OIDECDSASHA256 = append(append([]byte{}, idTA...), 0x02, 0x03)
 // OIDRSAv15SHA256 is the DER body of id-TA-RSA-v1-5-SHA-256.
 var OIDRSAv15SHA256 = append(append([]byte{}, idTA...), 0x01, 0x02)
 
+// OIDECDHSHA256 is the DER body of id-RI-ECDH-SHA-256 (0.4.0.127.0.7.2.2.5.2.3).
+var OIDECDHSHA256 = []byte{0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x05, 0x02, 0x03}
+
 func algorithmOf(oid []byte) Algorithm {
+	if bytes.Equal(oid, OIDECDHSHA256) {
+		return ECDHSHA256
+	}
 	if len(oid) != len(idTA)+2 || !bytes.Equal(oid[:len(idTA)], idTA) {
 		return AlgUnknown
 	}
@@ -57,10 +66,11 @@ func (a Algorithm) IsRSA() bool { return a >= RSAv15SHA1 && a <= RSAPSSSHA512 }
 // IsECDSA reports whether a is one of the ECDSA algorithms.
 func (a Algorithm) IsECDSA() bool { return a >= ECDSASHA1 && a <= ECDSASHA512 }
 
-// PublicKey is a parsed 7F49 template (core spec 2.11.2, 3.7.1):
+// PublicKey is a parsed 7F49 template (core spec 2.11.2, 3.7.1; pico-hsm-extensions.md 5.2):
 //
-//	RSA: 06 OID, 81 modulus n, 82 public exponent e
-//	EC:  06 OID, [81 p, 82 a, 83 b, 84 G, 85 n,] 86 Q, [87 cofactor]
+//	RSA:          06 OID, 81 modulus n, 82 public exponent e
+//	EC:           06 OID, [81 p, 82 a, 83 b, 84 G, 85 n,] 86 Q, [87 cofactor]
+//	X25519, X448: 06 id-RI-ECDH-SHA-256, 81 p, 82 order, 83 generator u, 84 public u
 //
 // Elements after 06 must be in strictly ascending tag order. An EC key with domain
 // parameters names its curve by p and a (compared byte for byte with the curve table, as
@@ -77,7 +87,9 @@ type PublicKey struct {
 
 	// EC
 	Curve *Curve // nil when the template has no domain parameters
-	Point []byte // uncompressed point 04 || x || y (value of 86)
+	// Point is the public point: uncompressed 04 || x || y (value of 86), or for X25519 and
+	// X448 the u-coordinate, little-endian as RFC 7748 encodes it (value of 84).
+	Point []byte
 }
 
 func parsePublicKey(t tlv.TLV) (*PublicKey, error) {
@@ -103,6 +115,8 @@ func parsePublicKey(t tlv.TLV) (*PublicKey, error) {
 		return k, k.parseRSA(v)
 	case k.Algorithm.IsECDSA():
 		return k, k.parseEC(v)
+	case k.Algorithm == ECDHSHA256:
+		return k, k.parseMontgomery(v)
 	default:
 		return nil, fmt.Errorf("%w: public key algorithm % X", ErrUnsupported, k.OID)
 	}
@@ -160,8 +174,31 @@ func (k *PublicKey) parseEC(v map[uint32][]byte) error {
 		if _, err := c.ecdh.NewPublicKey(q); err != nil {
 			return formatErr("86 is not a point of %s: %v", c.Name, err)
 		}
+	} else if _, _, ok := c.math.Unmarshal(q); !ok {
+		return formatErr("86 is not a point of %s", c.Name)
 	}
 	k.Curve = c
+	return nil
+}
+
+// parseMontgomery reads 81 p, 82 order, 83 generator, 84 public u: the curve is named by p;
+// order and generator must be that curve's.
+func (k *PublicKey) parseMontgomery(v map[uint32][]byte) error {
+	u, ok := v[0x84]
+	if len(v) != 4 || !ok {
+		return formatErr("X25519/X448 key must be 81 p, 82 order, 83 generator, 84 public key")
+	}
+	c := curveByPrime(v[0x81])
+	if c == nil {
+		return fmt.Errorf("%w: id-RI-ECDH-SHA-256 key: p matches neither X25519 nor X448", ErrUnsupported)
+	}
+	if !bytes.Equal(v[0x82], c.N) || !bytes.Equal(v[0x83], c.G) {
+		return formatErr("82 or 83 does not match %s", c.Name)
+	}
+	if len(u) != c.FieldBytes() {
+		return formatErr("%s public key of %d bytes, want %d", c.Name, len(u), c.FieldBytes())
+	}
+	k.Curve, k.Point = c, u
 	return nil
 }
 

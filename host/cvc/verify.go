@@ -36,8 +36,14 @@ func (c *Certificate) VerifySelfSigned() error {
 // Verify checks the signature of c over its body (the whole 7F4E object) under the issuer's
 // key, with the issuer key's algorithm. ECDSA signatures are plain r || s, each half the
 // signature, of the byte length of the curve order (BSI TR-03111); RSA-PSS uses a salt as
-// long as the hash. Errors wrap ErrSignature or ErrUnsupported.
+// long as the hash. Curves the standard library lacks are verified with math/big
+// arithmetic. Errors wrap ErrSignature or ErrUnsupported (X25519/X448 keys cannot sign).
 func (c *Certificate) Verify(issuer *PublicKey) error {
+	return issuer.verify(c.Body, c.Signature, c.CHR)
+}
+
+// verify checks sig over msg under k; who names the signed object in errors.
+func (issuer *PublicKey) verify(msg, sig []byte, who string) error {
 	if issuer == nil {
 		return fmt.Errorf("%w: no issuer key", ErrUnsupported)
 	}
@@ -46,7 +52,7 @@ func (c *Certificate) Verify(issuer *PublicKey) error {
 		return fmt.Errorf("%w: algorithm % X", ErrUnsupported, issuer.OID)
 	}
 	hw := h.New()
-	hw.Write(c.Body)
+	hw.Write(msg)
 	digest := hw.Sum(nil)
 
 	if issuer.Algorithm.IsRSA() {
@@ -54,30 +60,47 @@ func (c *Certificate) Verify(issuer *PublicKey) error {
 		var err error
 		if issuer.Algorithm == RSAPSSSHA1 || issuer.Algorithm == RSAPSSSHA256 ||
 			issuer.Algorithm == RSAPSSSHA512 {
-			err = rsa.VerifyPSS(pub, h, digest, c.Signature,
+			err = rsa.VerifyPSS(pub, h, digest, sig,
 				&rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 		} else {
-			err = rsa.VerifyPKCS1v15(pub, h, digest, c.Signature)
+			err = rsa.VerifyPKCS1v15(pub, h, digest, sig)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrSignature, c.CHR, err)
+			return fmt.Errorf("%w: %s: %v", ErrSignature, who, err)
 		}
 		return nil
 	}
 
-	pub, err := issuer.ECDSA()
-	if err != nil {
-		return err
+	c := issuer.Curve
+	if c == nil || c.Montgomery {
+		return fmt.Errorf("%w: no ECDSA key with domain parameters in this 7F49", ErrUnsupported)
 	}
-	n := (pub.Curve.Params().N.BitLen() + 7) / 8
-	if len(c.Signature) != 2*n {
+	n := len(c.N)
+	if len(sig) != 2*n {
 		return fmt.Errorf("%w: %s: signature of %d bytes, want r || s of %d", ErrSignature,
-			c.CHR, len(c.Signature), 2*n)
+			who, len(sig), 2*n)
 	}
-	r := new(big.Int).SetBytes(c.Signature[:n])
-	s := new(big.Int).SetBytes(c.Signature[n:])
-	if !ecdsa.Verify(pub, digest, r, s) {
-		return fmt.Errorf("%w: %s", ErrSignature, c.CHR)
+	r := new(big.Int).SetBytes(sig[:n])
+	s := new(big.Int).SetBytes(sig[n:])
+	if !issuer.VerifyECDSA(digest, r, s) {
+		return fmt.Errorf("%w: %s", ErrSignature, who)
 	}
 	return nil
+}
+
+// VerifyECDSA reports whether (r, s) is an ECDSA signature of digest under k, an EC key
+// with domain parameters; the digest is truncated to the order's bit length as ECDSA
+// specifies. It uses crypto/ecdsa where the standard library has the curve, math/big
+// arithmetic otherwise, and is false for every other kind of key.
+func (k *PublicKey) VerifyECDSA(digest []byte, r, s *big.Int) bool {
+	c := k.Curve
+	if !k.Algorithm.IsECDSA() || c == nil || c.Montgomery {
+		return false
+	}
+	if c.stdlib != nil {
+		pub, err := k.ECDSA()
+		return err == nil && ecdsa.Verify(pub, digest, r, s)
+	}
+	x, y, ok := c.math.Unmarshal(k.Point)
+	return ok && c.math.VerifyECDSA(x, y, digest, r, s)
 }

@@ -63,8 +63,21 @@ static int parse_template(const hsm_tlv *tpl, request *r)
     }
     if (memcmp(r->oid.value, oid_ta_ecdsa, 9) == 0 && r->oid.value[9] >= 1 && r->oid.value[9] <= 5) {
         r->spec.type = HSM_KEY_EC;
-        if (hsm_tlv_find(tpl->value, tpl->len, 0x81, &p) != 1 ||
-            hsm_tlv_find(tpl->value, tpl->len, 0x82, &a) != 1) {
+        if (hsm_tlv_find(tpl->value, tpl->len, 0x81, &p) != 1) {
+            return HSM_ERR_DATA;
+        }
+        if (hsm_key_montgomery_from_prime(p.value, p.len, &r->spec.grp) == HSM_OK) {
+            /* Curve25519/Curve448 prime: the generator tells X25519/X448 (u = 9 / 5) from
+             * Ed25519/Ed448, which this firmware does not offer. */
+            hsm_tlv g;
+            if (hsm_tlv_find(tpl->value, tpl->len, 0x83, &g) != 1 || g.len == 0) {
+                return HSM_ERR_DATA;
+            }
+            bool x25519 = r->spec.grp == MBEDTLS_ECP_DP_CURVE25519 && g.value[0] == 0x09;
+            bool x448 = r->spec.grp == MBEDTLS_ECP_DP_CURVE448 && g.len == 56 && g.value[0] == 0x05;
+            return x25519 || x448 ? HSM_OK : HSM_ERR_UNSUPPORTED;
+        }
+        if (hsm_tlv_find(tpl->value, tpl->len, 0x82, &a) != 1) {
             return HSM_ERR_DATA;
         }
         return hsm_key_curve_from_params(p.value, p.len, a.value, a.len, &r->spec.grp);

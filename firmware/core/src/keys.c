@@ -41,6 +41,17 @@ static const mbedtls_ecp_group_id curves[] = {
     MBEDTLS_ECP_DP_BP512R1,   MBEDTLS_ECP_DP_SECP192K1, MBEDTLS_ECP_DP_SECP256K1,
 };
 
+static const mbedtls_ecp_group_id montgomery[] = {MBEDTLS_ECP_DP_CURVE25519,
+                                                  MBEDTLS_ECP_DP_CURVE448};
+
+/* id-RI-ECDH-SHA-256: the algorithm of X25519/X448 public keys (extensions spec 5.2). */
+static const uint8_t oid_ri_ecdh[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x05, 0x02, 0x03};
+
+static bool is_montgomery(mbedtls_ecp_group_id g)
+{
+    return g == MBEDTLS_ECP_DP_CURVE25519 || g == MBEDTLS_ECP_DP_CURVE448;
+}
+
 typedef struct {
     hsm_key_spec spec;
     mbedtls_rsa_context rsa;
@@ -112,7 +123,14 @@ static int write_record(const key *k, size_t *len)
         }
     } else {
         put_meta(&w, &k->spec, (uint16_t)k->spec.grp);
-        rc = put_mpi(&w, 0x81, &k->ec.d, k->len);
+        uint8_t d[66];
+        size_t dlen;
+        if (mbedtls_ecp_write_key_ext(&k->ec, &dlen, d, sizeof(d)) != 0) {
+            rc = HSM_ERR_INTERNAL;
+        } else {
+            hsm_tlv_put(&w, 0x81, d, dlen);
+        }
+        mbedtls_platform_zeroize(d, sizeof(d));
         uint8_t q[1 + 2 * 66];
         size_t qlen;
         if (rc == HSM_OK &&
@@ -277,6 +295,31 @@ out:
 
 /* ---- public key and the CV self-signature ---------------------------------------------- */
 
+/* 7F49 { 06 id-RI-ECDH-SHA-256, 81 p, 82 order, 83 generator u (little-endian), 84 public u }. */
+static int put_montgomery_public(const key *k, hsm_tlv_writer *w)
+{
+    uint8_t g[56] = {0}, q[56];
+    size_t qlen;
+    g[0] = k->spec.grp == MBEDTLS_ECP_DP_CURVE25519 ? 0x09 : 0x05;
+    if (mbedtls_ecp_point_write_binary(&k->ec.grp, &k->ec.Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &qlen,
+                                       q, sizeof(q)) != 0) {
+        return HSM_ERR_INTERNAL;
+    }
+    size_t m = hsm_tlv_begin(w, 0x7F49);
+    hsm_tlv_put(w, 0x06, oid_ri_ecdh, sizeof(oid_ri_ecdh));
+    int rc = put_mpi(w, 0x81, &k->ec.grp.P, k->len);
+    if (rc == HSM_OK) {
+        rc = put_mpi(w, 0x82, &k->ec.grp.N, 0);
+    }
+    hsm_tlv_put(w, 0x83, g, k->len);
+    hsm_tlv_put(w, 0x84, q, qlen);
+    hsm_tlv_end(w, m);
+    if (rc == HSM_OK && !hsm_tlv_writer_ok(w)) {
+        rc = HSM_ERR_NO_SPACE;
+    }
+    return rc;
+}
+
 int hsm_key_put_public(const hsm_session *s, uint8_t id, const uint8_t *alg_oid,
                        size_t alg_oid_len, hsm_tlv_writer *w)
 {
@@ -292,6 +335,8 @@ int hsm_key_put_public(const hsm_session *s, uint8_t id, const uint8_t *alg_oid,
         if (rc == HSM_OK && !hsm_tlv_writer_ok(w)) {
             rc = HSM_ERR_NO_SPACE;
         }
+    } else if (rc == HSM_OK && is_montgomery(k.spec.grp)) {
+        rc = put_montgomery_public(&k, w);
     } else if (rc == HSM_OK) {
         rc = hsm_cvc_put_ec_pubkey(w, &k.ec.grp, &k.ec.Q, alg_oid, alg_oid_len);
     }
@@ -344,6 +389,14 @@ int hsm_key_sign_cvc(const hsm_session *s, uint8_t id, const uint8_t *msg, size_
             rc = err_from_mbedtls(mbedtls_rsa_rsassa_pkcs1_v15_sign(&k.rsa, hsm_rng_mbedtls, NULL,
                                                                     MBEDTLS_MD_SHA256, 32, hash, sig));
             *sig_len = k.len;
+        }
+    } else if (rc == HSM_OK && is_montgomery(k.spec.grp)) {
+        /* X25519/X448 cannot sign: the self-signature is 2 x key length zero bytes. */
+        if (cap < 2 * k.len) {
+            rc = HSM_ERR_NO_SPACE;
+        } else {
+            memset(sig, 0, 2 * k.len);
+            *sig_len = 2 * k.len;
         }
     } else if (rc == HSM_OK) {
         rc = ecdsa(&k, hash, sizeof(hash), false, sig, cap, sig_len);
@@ -549,7 +602,8 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
     key k;
     int rc = load(s, id, &k);
     if (rc == HSM_OK) {
-        bool fits = k.spec.type == HSM_KEY_RSA ? is_rsa_sign_alg(alg) : is_ec_sign_alg(alg);
+        bool fits = k.spec.type == HSM_KEY_RSA ? is_rsa_sign_alg(alg)
+                                               : is_ec_sign_alg(alg) && !is_montgomery(k.spec.grp);
         rc = fits ? check_alg_list(&k, alg) : HSM_ERR_UNSUPPORTED;
     }
     if (rc == HSM_OK) {
@@ -606,7 +660,8 @@ static int ecdh(const hsm_session *s, uint8_t id, key *k, const uint8_t *in, siz
     mbedtls_ecp_point_init(&peer);
     mbedtls_mpi_init(&z);
     int rc = HSM_OK;
-    if (len != 1 + 2 * k->len || in[0] != 0x04 ||
+    const bool mont = is_montgomery(k->spec.grp);
+    if (len != (mont ? k->len : 1 + 2 * k->len) || (!mont && in[0] != 0x04) ||
         mbedtls_ecp_point_read_binary(&k->ec.grp, &peer, in, len) != 0 ||
         mbedtls_ecp_check_pubkey(&k->ec.grp, &peer) != 0) {
         rc = HSM_ERR_DATA;
@@ -614,7 +669,8 @@ static int ecdh(const hsm_session *s, uint8_t id, key *k, const uint8_t *in, siz
         rc = HSM_ERR_WRONG_LENGTH;
     } else if ((rc = spend(s, id, k)) == HSM_OK) {
         if (mbedtls_ecdh_compute_shared(&k->ec.grp, &z, &peer, &k->ec.d, hsm_rng_mbedtls, NULL) != 0 ||
-            mbedtls_mpi_write_binary(&z, out + 1, k->len) != 0) {
+            (mont ? mbedtls_mpi_write_binary_le(&z, out + 1, k->len)
+                  : mbedtls_mpi_write_binary(&z, out + 1, k->len)) != 0) {
             refund(s, id, k);
             rc = HSM_ERR_EXEC;
         } else {
@@ -649,6 +705,29 @@ int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_
 }
 
 /* ---- curves ------------------------------------------------------------------------------- */
+
+int hsm_key_montgomery_from_prime(const uint8_t *p, size_t plen, mbedtls_ecp_group_id *out)
+{
+    mbedtls_mpi P;
+    mbedtls_ecp_group g;
+    int rc = HSM_ERR_UNSUPPORTED;
+    mbedtls_mpi_init(&P);
+    mbedtls_ecp_group_init(&g);
+    if (mbedtls_mpi_read_binary(&P, p, plen) == 0) {
+        for (size_t i = 0; i < sizeof(montgomery) / sizeof(montgomery[0]); i++) {
+            mbedtls_ecp_group_free(&g);
+            mbedtls_ecp_group_init(&g);
+            if (mbedtls_ecp_group_load(&g, montgomery[i]) == 0 && mbedtls_mpi_cmp_mpi(&g.P, &P) == 0) {
+                *out = montgomery[i];
+                rc = HSM_OK;
+                break;
+            }
+        }
+    }
+    mbedtls_ecp_group_free(&g);
+    mbedtls_mpi_free(&P);
+    return rc;
+}
 
 int hsm_key_curve_from_params(const uint8_t *p, size_t plen, const uint8_t *a, size_t alen,
                               mbedtls_ecp_group_id *out)

@@ -6,7 +6,8 @@
  *   C0 type (01 RSA, 02 EC)   C1 size: RSA modulus bits / EC mbedTLS group id (2 bytes)
  *   C2 usage counter (4, absent = unlimited)   C3 key domain (1)   C4 allowed algorithms (n)
  *   RSA: 81 N  82 E  83 P  84 Q  85 DP  86 DQ  87 QP   (CRT form; D is never needed)
- *   EC:  81 d  82 Q (uncompressed public point, kept so signing never recomputes it)
+ *   EC:  81 d  82 Q (uncompressed public point, kept so signing never recomputes it); for
+ *        X25519/X448 (EC type, Montgomery group) d and Q are the raw little-endian encodings
  */
 #ifndef HSM_KEYS_H
 #define HSM_KEYS_H
@@ -55,6 +56,9 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
 /* DECIPHER (62): RSA 21/22/23, ECDH 80 (core spec 2.13). Same policy checks as signing. */
 int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *in,
                      size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
+/* X25519 or X448 when p (big-endian) is its prime; HSM_ERR_UNSUPPORTED otherwise. */
+int hsm_key_montgomery_from_prime(const uint8_t *p, size_t plen, mbedtls_ecp_group_id *grp);
 
 /* The EC group whose domain parameters p and a (big-endian, any leading zeros) are given;
  * HSM_ERR_UNSUPPORTED when none of the supported curves matches. */
