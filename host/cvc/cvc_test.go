@@ -3,6 +3,7 @@ package cvc
 import (
 	"bytes"
 	"crypto/elliptic"
+	"math/big"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -136,23 +137,35 @@ func TestRSA(t *testing.T) {
 	}
 }
 
-// Curves the standard library lacks parse (curve identified by p and a) but do not verify.
-func TestKnownButNotVerifiable(t *testing.T) {
+// Curves the standard library lacks parse (curve identified by p and a) and verify with the
+// math/big fallback: a signature made here by textbook ECDSA passes, a wrong one fails.
+func TestCurvesWithoutStdlib(t *testing.T) {
 	for _, name := range []string{"secp192r1", "secp192k1", "secp256k1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"} {
 		t.Run(name, func(t *testing.T) {
 			c := CurveByName(name)
-			b := body("ZZPX00001", "ZZPX00001", ecPubRaw(c, c.G, true), true)
-			sig := make([]byte, 2*c.FieldBytes())
-			sig[0] = 1
-			got, err := Parse(cert(b, sig))
+			d, q := mathKey(t, c)
+			b := body("ZZPX00001", "ZZPX00001", ecPubRaw(c, q, true), true)
+			got, err := Parse(cert(b, mathSign(t, c, d, b)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.PublicKey.Curve != c {
-				t.Errorf("curve %v, want %s", got.PublicKey.Curve, name)
+			if got.PublicKey.Curve != c || c.Elliptic() != nil {
+				t.Errorf("curve %v, want %s without a stdlib curve", got.PublicKey.Curve, name)
 			}
-			if err := got.VerifySelfSigned(); !errors.Is(err, ErrUnsupported) {
-				t.Errorf("VerifySelfSigned = %v, want ErrUnsupported", err)
+			if err := got.VerifySelfSigned(); err != nil {
+				t.Errorf("VerifySelfSigned = %v", err)
+			}
+			other := body("ZZPX00001", "ZZPX00002", ecPubRaw(c, q, true), true)
+			if bad, err := Parse(cert(other, mathSign(t, c, d, b))); err != nil || !errors.Is(bad.VerifySelfSigned(), ErrSignature) {
+				t.Errorf("signature over another body: %v", err)
+			}
+			if _, err := got.PublicKey.ECDSA(); !errors.Is(err, ErrUnsupported) {
+				t.Errorf("ECDSA() = %v, want ErrUnsupported", err)
+			}
+			offCurve := append([]byte(nil), q...)
+			offCurve[len(q)-1] ^= 1
+			if _, err := Parse(cert(body("ZZPX00001", "ZZPX00001", ecPubRaw(c, offCurve, true), true), make([]byte, 2))); !errors.Is(err, ErrFormat) {
+				t.Errorf("point off the curve: %v, want ErrFormat", err)
 			}
 		})
 	}
@@ -169,8 +182,31 @@ func TestCurveTable(t *testing.T) {
 		t.Error("secp521r1: p, a, n must start with 01 and b with 00 51, at 66 bytes")
 	}
 	for _, c := range curves {
+		if c.Montgomery {
+			if c.A != nil || c.B != nil || len(c.G) != len(c.P) || len(c.N) != len(c.P) {
+				t.Errorf("%s: parameters not at field length", c.Name)
+			}
+			continue
+		}
 		if len(c.A) != len(c.P) || len(c.B) != len(c.P) || len(c.G) != 1+2*len(c.P) || len(c.N) != len(c.P) {
 			t.Errorf("%s: parameters not at field length", c.Name)
+		}
+	}
+	// p and the order of X25519 and X448 (RFC 7748 section 4).
+	two := big.NewInt(2)
+	pow := func(e int64) *big.Int { return new(big.Int).Exp(two, big.NewInt(e), nil) }
+	n448, _ := new(big.Int).SetString("13818066809895115352007386748515426880336692474882178609894547503885", 10)
+	n25519, _ := new(big.Int).SetString("27742317777372353535851937790883648493", 10)
+	for _, tc := range []struct {
+		name string
+		p, n *big.Int
+	}{
+		{"X25519", new(big.Int).Sub(pow(255), big.NewInt(19)), new(big.Int).Add(pow(252), n25519)},
+		{"X448", new(big.Int).Sub(new(big.Int).Sub(pow(448), pow(224)), big.NewInt(1)), new(big.Int).Sub(pow(446), n448)},
+	} {
+		c := CurveByName(tc.name)
+		if new(big.Int).SetBytes(c.P).Cmp(tc.p) != 0 || new(big.Int).SetBytes(c.N).Cmp(tc.n) != 0 {
+			t.Errorf("%s: p or order wrong", tc.name)
 		}
 	}
 }
@@ -248,7 +284,7 @@ func TestErrors(t *testing.T) {
 		{"point not on curve", withBody(rawBody(cpi, car, pkWith(oid, e81, e82, e83, e84, e85, tlv.Encode(0x86, badQ), e87), chr)), ErrFormat, false},
 		{"compressed point", withBody(rawBody(cpi, car, pkWith(oid, e81, e82, tlv.Encode(0x86, append([]byte{2}, q[1:33]...))), chr)), ErrFormat, false},
 		{"cofactor 2", withBody(rawBody(cpi, car, pkWith(oid, e81, e82, e86, tlv.Encode(0x87, []byte{2})), chr)), ErrFormat, false},
-		{"unknown algorithm", withBody(rawBody(cpi, car, pkWith(tlv.Encode(0x06, []byte{0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x05, 0x02, 0x03}), e86), chr)), ErrUnsupported, false},
+		{"unknown algorithm", withBody(rawBody(cpi, car, pkWith(tlv.Encode(0x06, []byte{0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x05, 0x02, 0x01}), e86), chr)), ErrUnsupported, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(tc.in)
