@@ -16,15 +16,9 @@
 int hsm_cmd_change_reference_data(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
-    if (a->p1 != 0x00) {
-        return HSM_ERR_WRONG_P1P2;
-    }
     const uint8_t role = a->p2;
-    if (role != HSM_PIN_ROLE_USER && role != HSM_PIN_ROLE_SO) {
-        return HSM_ERR_REF_NOT_FOUND;
-    }
     hsm_device d;
-    int rc = hsm_device_load(&d);
+    int rc = hsm_pin_command_setup(a->p1, role, &d);
     if (rc != HSM_OK) {
         return rc;
     }

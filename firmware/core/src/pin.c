@@ -35,29 +35,48 @@ static void wrap_aad(uint8_t role, uint8_t aad[13 + 1 + 8])
     hsm_port_unique_id(aad + 14);
 }
 
+/* Keys gcm with the KEK of pin for role and fills the wrap's AAD. */
+static int gcm_for_pin(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                       mbedtls_gcm_context *gcm, uint8_t aad[22])
+{
+    uint8_t kek[32];
+    int rc = derive_kek(d, role, pin, pin_len, kek);
+    if (rc == HSM_OK && mbedtls_gcm_setkey(gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) != 0) {
+        rc = HSM_ERR_EXEC;
+    }
+    mbedtls_platform_zeroize(kek, sizeof(kek));
+    wrap_aad(role, aad);
+    return rc;
+}
+
+int hsm_pin_command_setup(uint8_t p1, uint8_t p2, hsm_device *d)
+{
+    if (p1 != 0x00) {
+        return HSM_ERR_WRONG_P1P2;
+    }
+    if (p2 != HSM_PIN_ROLE_USER && p2 != HSM_PIN_ROLE_SO) {
+        return HSM_ERR_REF_NOT_FOUND;
+    }
+    return hsm_device_load(d);
+}
+
 int hsm_pin_wrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                  const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE])
 {
-    uint8_t kek[32], aad[22];
+    uint8_t aad[22];
     mbedtls_gcm_context gcm;
     mbedtls_gcm_init(&gcm);
-    int rc = derive_kek(d, role, pin, pin_len, kek);
-    if (rc != HSM_OK) {
-        goto out;
+    int rc = gcm_for_pin(d, role, pin, pin_len, &gcm, aad);
+    if (rc == HSM_OK) {
+        rc = hsm_rng_bytes(out, NONCE_LEN);
     }
-    if ((rc = hsm_rng_bytes(out, NONCE_LEN)) != HSM_OK) {
-        goto out;
-    }
-    wrap_aad(role, aad);
-    if (mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) != 0 ||
+    if (rc == HSM_OK &&
         mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, HSM_MKEK_SIZE, out, NONCE_LEN, aad,
                                   sizeof(aad), mkek, out + NONCE_LEN, TAG_LEN,
                                   out + NONCE_LEN + HSM_MKEK_SIZE) != 0) {
         rc = HSM_ERR_EXEC;
     }
-out:
     mbedtls_gcm_free(&gcm);
-    mbedtls_platform_zeroize(kek, sizeof(kek));
     return rc;
 }
 
@@ -66,16 +85,11 @@ static int unwrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t 
                   uint8_t mkek[HSM_MKEK_SIZE])
 {
     const uint8_t *w = role == HSM_PIN_ROLE_SO ? d->so_wrap : d->user_wrap;
-    uint8_t kek[32], aad[22];
+    uint8_t aad[22];
     mbedtls_gcm_context gcm;
     mbedtls_gcm_init(&gcm);
-    int rc = derive_kek(d, role, pin, pin_len, kek);
+    int rc = gcm_for_pin(d, role, pin, pin_len, &gcm, aad);
     if (rc != HSM_OK) {
-        goto out;
-    }
-    wrap_aad(role, aad);
-    if (mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) != 0) {
-        rc = HSM_ERR_EXEC;
         goto out;
     }
     int r = mbedtls_gcm_auth_decrypt(&gcm, HSM_MKEK_SIZE, w, NONCE_LEN, aad, sizeof(aad),
@@ -90,7 +104,6 @@ out:
         mbedtls_platform_zeroize(mkek, HSM_MKEK_SIZE);
     }
     mbedtls_gcm_free(&gcm);
-    mbedtls_platform_zeroize(kek, sizeof(kek));
     return rc;
 }
 

@@ -28,6 +28,11 @@
 /* PBKDF2 iterations for new records: about 0.3 s per PIN check on an RP2040 at 125 MHz. */
 #define HSM_PIN_KDF_ITERATIONS 3000u
 
+/* The common start of VERIFY and CHANGE REFERENCE DATA: P1 must be 00 (6B00), P2 a PIN role
+ * (6A88 otherwise, so the biometric probes 85/86 are answered as OpenSC needs), and the device
+ * record must exist (6A88 before initialisation). */
+int hsm_pin_command_setup(uint8_t p1, uint8_t p2, hsm_device *d);
+
 /* Wraps mkek under pin for role into out (HSM_WRAP_SIZE bytes). */
 int hsm_pin_wrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                  const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE]);
