@@ -15,6 +15,10 @@ hsm_unit_test(apdu)
 hsm_unit_test(tlv)
 hsm_unit_test(card)
 hsm_unit_test(pin)
+# Asymmetric keys: generation, SIGN, DECIPHER (keys_common.h); RSA-4096 apart, it is slow.
+hsm_unit_test(keys)
+hsm_unit_test(keys_errors)
+hsm_unit_test(keys_rsa4096)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

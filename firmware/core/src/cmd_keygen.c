@@ -4,9 +4,11 @@
  * P1 = key number 01..FF (00, the device key, is refused: 6A86); P2 = 00 (the device key signs
  * the outer layer). Data: the content of a CV body — 5F29, 42 CAR, 7F49 template, 5F20 CHR —
  * plus the optional key attributes 90 usage counter, 91 allowed algorithms, 92 key domain.
- * RSA: 7F49 { 06 id-TA-RSA-*, 82 exponent (default 65537), 02 modulus bits (default 2048) }.
- * EC: 7F49 { 06 id-TA-ECDSA-*, 81 p, 82 a, ... }: the curve is the supported one whose p and a
- * both match (6A81 otherwise).
+ * RSA: 7F49 { 06 id-TA-RSA-v1-5-SHA-256, 82 exponent (default 65537), 02 modulus bits (default
+ * 2048) }. EC: 7F49 { 06 id-TA-ECDSA-SHA-256, 81 p, 82 a, ... }: the curve is the supported one
+ * whose p and a both match (6A81 otherwise). Other OIDs are 6A81: the self-signature is always
+ * made with SHA-256 and v1.5 / ECDSA, and the answer's 7F49 repeats the OID, so any other one
+ * would mislabel it (ext. spec 5.2.1: the Pico firmware accepts exactly these two).
  *
  * Answer: 67 { 7F21 { 7F4E { 5F29 00, 42 CAR, 7F49 public key, 5F20 CHR }, 5F37 signature by
  * the new key }, 42 device CHR, 5F37 device signature over the 7F21 and 42 TLVs }.
@@ -23,8 +25,8 @@
 
 #define NAME_MAX_LEN 16u
 
-static const uint8_t oid_ta_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01};
-static const uint8_t oid_ta_ecdsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02};
+static const uint8_t oid_ta_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
+static const uint8_t oid_ta_ecdsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
 
 typedef struct {
     hsm_key_spec spec;
@@ -44,10 +46,11 @@ static uint32_t be_uint(const uint8_t *p, size_t n)
 static int parse_template(const hsm_tlv *tpl, request *r)
 {
     hsm_tlv t, p, a;
-    if (hsm_tlv_find(tpl->value, tpl->len, 0x06, &r->oid) != 1 || r->oid.len != 10) {
+    if (hsm_tlv_find(tpl->value, tpl->len, 0x06, &r->oid) != 1) {
         return HSM_ERR_DATA;
     }
-    if (memcmp(r->oid.value, oid_ta_rsa, 9) == 0 && r->oid.value[9] >= 1 && r->oid.value[9] <= 6) {
+    if (r->oid.len == sizeof(oid_ta_rsa) &&
+        memcmp(r->oid.value, oid_ta_rsa, sizeof(oid_ta_rsa)) == 0) {
         r->spec.type = HSM_KEY_RSA;
         r->spec.rsa_exponent = 65537;
         r->spec.rsa_bits = 2048;
@@ -61,7 +64,8 @@ static int parse_template(const hsm_tlv *tpl, request *r)
         }
         return HSM_OK;
     }
-    if (memcmp(r->oid.value, oid_ta_ecdsa, 9) == 0 && r->oid.value[9] >= 1 && r->oid.value[9] <= 5) {
+    if (r->oid.len == sizeof(oid_ta_ecdsa) &&
+        memcmp(r->oid.value, oid_ta_ecdsa, sizeof(oid_ta_ecdsa)) == 0) {
         r->spec.type = HSM_KEY_EC;
         if (hsm_tlv_find(tpl->value, tpl->len, 0x81, &p) != 1) {
             return HSM_ERR_DATA;
@@ -152,7 +156,8 @@ static int respond(hsm_cmd *c, uint8_t id, const request *r)
         hsm_tlv_put(&w, 0x42, dev, strlen(dev));
     }
     if ((rc = hsm_key_put_public(c->s, id, r->oid.value, r->oid.len, &w)) != HSM_OK) {
-        return rc;
+        /* An overflow here is the answer outgrowing Ne, as in the checks below (not 6A84). */
+        return rc == HSM_ERR_NO_SPACE && !hsm_tlv_writer_ok(&w) ? HSM_ERR_WRONG_LENGTH : rc;
     }
     if (r->has_chr) {
         hsm_tlv_put(&w, 0x5F20, r->chr.value, r->chr.len);

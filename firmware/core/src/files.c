@@ -170,6 +170,9 @@ out:
 
 int hsm_file_delete(const hsm_session *s, uint16_t id)
 {
+    if (id == HSM_PREFIX_KEY << 8) {
+        return HSM_ERR_SECURITY; /* the device key is never deletable (spec 2.4) */
+    }
     const file_class *c = class_of(id);
     size_t size;
     int rc = hsm_file_size(id, &size);

@@ -13,6 +13,7 @@
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include "keys.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "hsm/cvc.h"
@@ -273,7 +274,8 @@ int hsm_key_generate(const hsm_session *s, uint8_t id, const hsm_key_spec *spec)
     k.spec = *spec;
     if (spec->type == HSM_KEY_RSA) {
         if (spec->rsa_bits < RSA_MIN_BITS || spec->rsa_bits > RSA_MAX_BITS ||
-            spec->rsa_bits % 8 != 0 || spec->rsa_exponent < 3 || !(spec->rsa_exponent & 1)) {
+            spec->rsa_bits % 8 != 0 || spec->rsa_exponent < 3 || !(spec->rsa_exponent & 1) ||
+            spec->rsa_exponent > INT_MAX) { /* mbedtls_rsa_gen_key() takes an int */
             rc = HSM_ERR_UNSUPPORTED;
             goto out;
         }

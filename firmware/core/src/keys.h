@@ -5,7 +5,8 @@
  * A key is the sealed object CCxx (secret.h) whose plaintext is a TLV list:
  *   C0 type (01 RSA, 02 EC)   C1 size: RSA modulus bits / EC mbedTLS group id (2 bytes)
  *   C2 usage counter (4, absent = unlimited)   C3 key domain (1)   C4 allowed algorithms (n)
- *   RSA: 81 N  82 E  83 P  84 Q  85 DP  86 DQ  87 QP   (CRT form; D is never needed)
+ *   RSA: 81 N  82 E  83 P  84 Q  85 D  86 DP  87 DQ  88 QP   (everything mbedTLS would otherwise
+ *        recompute at every load)
  *   EC:  81 d  82 Q (uncompressed public point, kept so signing never recomputes it); for
  *        X25519/X448 (EC type, Montgomery group) d and Q are the raw little-endian encodings
  */

@@ -1,18 +1,27 @@
-// Command pico-hsm-bench measures the APDU round trip to a Pico HSM: it sends N GET
-// CHALLENGE commands (00 84 00 00 08, spec 2.16) and prints the median, p90, p99, max and
-// mean in microseconds.
+// Command pico-hsm-bench measures a Pico HSM: by default the APDU round trip (N GET
+// CHALLENGE commands, 00 84 00 00 08, spec 2.16, median/p90/p99/max/mean in microseconds);
+// with --op the latency of key generation, signing, decryption or ECDH as OpenSC sends them
+// (spec 2.11-2.13; median/p90/min/max/mean in milliseconds).
 //
 //	pico-hsm-bench [--via pcsc|vpcd] [--reader NAME] [--n 1000] [--emu PATH]
+//	pico-hsm-bench --op keygen|sign|decrypt|ecdh --key rsa:2048|ec:secp256r1 [--n 20] [--pin PIN] ...
 //
 // --via pcsc (default) goes through pcscd to the first reader whose name contains NAME (any
 // reader holding a card when empty): with `make run`, the emulator behind vpcd. --via vpcd
 // starts the emulator itself on a free loopback port with a temporary flash file and talks
 // to it directly, without pcscd, so the two paths can be compared.
+//
+// Key operations log in with --pin (through pcscd the card must have been initialised, for
+// example with sc-hsm-tool; a fresh --via vpcd emulator is initialised with --pin and
+// --so-pin). sign, decrypt and ecdh first generate one key, untimed; keygen times each
+// generation. The key goes to the lowest free key slot and is deleted at the end, also
+// after each keygen round; it has no PKCS#15 files, so OpenSC never shows it.
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pico-hsm/pico-hsm/host/hsm"
 	"github.com/pico-hsm/pico-hsm/host/internal/emu"
 	"github.com/pico-hsm/pico-hsm/host/transport"
 	"github.com/pico-hsm/pico-hsm/host/transport/pcsc"
@@ -54,11 +64,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 1000, "number of timed round trips")
 	warmup := fs.Int("warmup", 50, "untimed round trips first")
 	emuPath := fs.String("emu", "", "with --via vpcd: emulator binary (default $PICO_HSM_EMU, else build/emu/pico-hsm-emu above the current directory)")
+	op := fs.String("op", "challenge", "what to time: `challenge` (APDU round trip), keygen, sign, decrypt or ecdh")
+	keyFlag := fs.String("key", "", "with a key --op: `rsa:BITS` (1024..4096) or ec:CURVE (secp256r1, brainpoolP256r1, ...)")
+	pin := fs.String("pin", "", "with a key --op: the user `PIN` (--via vpcd: default 648219, also set at initialisation)")
+	soPIN := fs.String("so-pin", "3537363231383830", "with a key --op and --via vpcd: the SO-PIN the fresh emulator is initialised with (16 hex digits)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var spec keySpec
+	switch *op {
+	case "challenge":
+	case "keygen", "sign", "decrypt", "ecdh":
+		var err error
+		if spec, err = parseKeySpec(*keyFlag); err != nil {
+			return err
+		}
+		if (*op == "decrypt" && spec.curve != nil) || (*op == "ecdh" && spec.curve == nil) {
+			return fmt.Errorf("--op %s does not apply to %s", *op, spec)
+		}
+		if !set["n"] {
+			*n = 20
+		}
+		if !set["warmup"] {
+			*warmup = 2
+		}
+		if *via == "vpcd" && *pin == "" {
+			*pin = "648219"
+		}
+	default:
+		return fmt.Errorf("--op %q: want challenge, keygen, sign, decrypt or ecdh", *op)
 	}
 	if *n < 1 || *warmup < 0 {
 		return fmt.Errorf("--n must be >= 1 and --warmup >= 0")
@@ -87,6 +126,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--via %q: want pcsc or vpcd", *via)
 	}
 
+	if *op != "challenge" {
+		so, err := hex.DecodeString(*soPIN)
+		if err != nil || len(so) != hsm.SOPINLen {
+			return fmt.Errorf("--so-pin: want 16 hex digits")
+		}
+		b := keyBench{op: *op, spec: spec, n: *n, warmup: *warmup, pin: []byte(*pin), soPIN: so, initialize: *via == "vpcd"}
+		return b.run(ctx, t, desc, stdout)
+	}
 	if err := expect(ctx, t, selectAID, 0); err != nil {
 		return fmt.Errorf("select applet: %w", err)
 	}

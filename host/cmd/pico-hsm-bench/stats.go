@@ -46,3 +46,11 @@ func (s summary) String() string {
 	return fmt.Sprintf("median %s  p90 %s  p99 %s  max %s  mean %s  (min %s) µs",
 		us(s.Median), us(s.P90), us(s.P99), us(s.Max), us(s.Mean), us(s.Min))
 }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
+// Millis renders the summary of slow operations: median, p90, min, max and mean in ms.
+func (s summary) Millis() string {
+	return fmt.Sprintf("median %s  p90 %s  min %s  max %s  mean %s ms (n %d)",
+		ms(s.Median), ms(s.P90), ms(s.Min), ms(s.Max), ms(s.Mean), s.N)
+}
