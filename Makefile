@@ -12,7 +12,7 @@ TOOL := $(BUILD)/bin/pico-hsm-tool
 BENCH := $(BUILD)/bin/pico-hsm-bench
 
 .PHONY: all deps emu tool firmware firmware-rp2040 firmware-rp2350 run stop test test-c test-go \
-        fuzz fuzz-brief bench clean
+        fuzz fuzz-brief bench bench-keys clean
 
 all: emu tool
 
@@ -101,6 +101,18 @@ test: test-c test-c-sanitize fuzz-brief firmware test-go
 bench: tool
 	$(BENCH) --via pcsc --n 1000
 	$(BENCH) --via vpcd --n 1000 --emu $(EMU)
+
+# Key operation latency on the emulator through the harness's own reader (no pcscd needed).
+BENCH_KEYS := keygen:rsa:1024:30 keygen:rsa:2048:30 keygen:ec:secp256r1:50 keygen:ec:secp384r1:50 \
+  keygen:ec:secp521r1:50 sign:rsa:1024:100 sign:rsa:2048:100 sign:rsa:4096:100 \
+  sign:ec:secp256r1:100 sign:ec:secp384r1:100 sign:ec:secp521r1:100 sign:ec:secp256k1:100 \
+  decrypt:rsa:2048:100 ecdh:ec:secp256r1:100
+bench-keys: emu tool
+	@for spec in $(BENCH_KEYS); do \
+	  op=$${spec%%:*}; rest=$${spec#*:}; n=$${rest##*:}; key=$${rest%:*}; \
+	  printf '%-8s %-14s ' $$op $$key; \
+	  $(BENCH) --via vpcd --emu $(EMU) --op $$op --key $$key --n $$n | tail -1; \
+	done
 
 clean:
 	rm -rf $(BUILD)

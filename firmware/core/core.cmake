@@ -21,7 +21,7 @@ target_compile_definitions(hsm_mbedtls PUBLIC MBEDTLS_CONFIG_FILE="hsm_mbedtls_c
 # Third-party code: its warnings are not ours to fix.
 target_compile_options(hsm_mbedtls PRIVATE -w)
 
-file(GLOB HSM_CORE_SOURCES ${HSM_CORE_DIR}/src/*.c)
+file(GLOB HSM_CORE_SOURCES CONFIGURE_DEPENDS ${HSM_CORE_DIR}/src/*.c)
 add_library(hsm_core STATIC ${HSM_CORE_SOURCES})
 target_include_directories(hsm_core PUBLIC ${HSM_CORE_DIR}/include)
 target_link_libraries(hsm_core PUBLIC hsm_mbedtls)

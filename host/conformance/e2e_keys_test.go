@@ -26,8 +26,7 @@ import (
 	"testing"
 	"time"
 
-	_ "crypto/md5" // crypto.Hash.New for the digests below
-	_ "crypto/sha1"
+	_ "crypto/sha1" // crypto.Hash.New for e2eDigests
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 
@@ -77,11 +76,8 @@ var e2eDigests = []e2eDigest{
 	{"SHA512", "MGF1-SHA512", "sha512", "SHA512", crypto.SHA512},
 }
 
-// Spec 2.12.3: DigestInfo prefixes.
-var e2eDigestInfo = map[crypto.Hash]string{
-	crypto.SHA1:   "30 21 30 09 06 05 2B 0E 03 02 1A 05 00 04 14",
-	crypto.SHA256: "30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20",
-}
+// Spec 2.12.3: the DigestInfo prefix of SHA-256.
+const e2eDigestInfoSHA256 = "30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20"
 
 func hashOf(h crypto.Hash, b []byte) []byte {
 	d := h.New()
@@ -395,7 +391,7 @@ func (r *keyRig) rsaCases(t *testing.T, k *hsmKey, msg []byte) {
 		}
 	})
 	t.Run("RSA-PKCS", func(t *testing.T) {
-		in := append(mustHex(e2eDigestInfo[crypto.SHA256]), hashOf(crypto.SHA256, msg)...)
+		in := append(mustHex(e2eDigestInfoSHA256), hashOf(crypto.SHA256, msg)...)
 		if got := r.recoverRSA(t, k, r.sign(t, k, "RSA-PKCS", in), "pkcs1"); !bytes.Equal(got, in) {
 			t.Fatalf("recovered %X, want the DigestInfo %X", got, in)
 		}

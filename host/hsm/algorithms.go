@@ -72,6 +72,12 @@ func (a Algorithm) String() string {
 	return fmt.Sprintf("%02X", byte(a))
 }
 
+// Known reports whether a is an algorithm the card defines (section 2.12.1, 2.13).
+func (a Algorithm) Known() bool {
+	_, ok := algorithmNames[a]
+	return ok
+}
+
 // ParseAlgorithm accepts a name of String, or a byte in hex (73, 0x73).
 func ParseAlgorithm(s string) (Algorithm, error) {
 	for a, n := range algorithmNames {

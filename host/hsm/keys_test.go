@@ -244,7 +244,7 @@ func TestAlgorithms(t *testing.T) {
 		if got, err := ParseAlgorithm(hx([]byte{byte(a)})); err != nil || got != a {
 			t.Errorf("ParseAlgorithm(hex %02X) = %v, %v", byte(a), got, err)
 		}
-		if a.IsSign() == a.IsDecipher() {
+		if a.IsSign() == a.IsDecipher() || !a.Known() {
 			t.Errorf("%v: IsSign %v IsDecipher %v", a, a.IsSign(), a.IsDecipher())
 		}
 	}
@@ -266,7 +266,7 @@ func TestAlgorithms(t *testing.T) {
 			t.Errorf("%q: %v (%v), hash %v, rsa %v", tc.in, a, err, a.Hash(), a.IsRSA())
 		}
 	}
-	if Algorithm(0x99).String() != "99" {
+	if Algorithm(0x99).String() != "99" || Algorithm(0x99).Known() {
 		t.Errorf("String of an unknown byte = %q", Algorithm(0x99).String())
 	}
 	for _, bad := range []string{"", "sha256", "100", "0x1FF"} {

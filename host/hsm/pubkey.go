@@ -78,9 +78,10 @@ func curveOf(pub crypto.PublicKey) *Curve {
 	return nil
 }
 
-// pointOf returns the encoded point of an EC public key: 04 || x || y, or the raw
-// u-coordinate of an X25519/X448 key.
-func pointOf(pub crypto.PublicKey) ([]byte, error) {
+// PublicPoint returns the encoded point of an EC public key (*ecdsa.PublicKey,
+// *ecdh.PublicKey, *ECPublicKey): 04 || x || y, or the raw u-coordinate of an X25519/X448
+// key — the peer input of ECDH.
+func PublicPoint(pub crypto.PublicKey) ([]byte, error) {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		e, err := k.ECDH()

@@ -250,7 +250,7 @@ func (k *Key) ECDH(peer crypto.PublicKey) ([]byte, error) {
 	if c := curveOf(peer); c != k.curve {
 		return nil, fmt.Errorf("ecdh with key %02X: peer key %s, key on %s", k.id, KeyDescription(peer), k.curve.Name)
 	}
-	p, err := pointOf(peer)
+	p, err := PublicPoint(peer)
 	if err != nil {
 		return nil, err
 	}

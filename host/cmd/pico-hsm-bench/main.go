@@ -61,8 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	via := fs.String("via", "pcsc", "path to the card: `pcsc` (through pcscd) or vpcd (start the emulator, direct)")
 	reader := fs.String("reader", "", "with --via pcsc: the first reader whose name contains `NAME`")
-	n := fs.Int("n", 1000, "number of timed round trips")
-	warmup := fs.Int("warmup", 50, "untimed round trips first")
+	n := fs.Int("n", 1000, "number of timed round trips (key operations: default 20)")
+	warmup := fs.Int("warmup", 50, "untimed round trips first (key operations: default 2)")
 	emuPath := fs.String("emu", "", "with --via vpcd: emulator binary (default $PICO_HSM_EMU, else build/emu/pico-hsm-emu above the current directory)")
 	op := fs.String("op", "challenge", "what to time: `challenge` (APDU round trip), keygen, sign, decrypt or ecdh")
 	keyFlag := fs.String("key", "", "with a key --op: `rsa:BITS` (1024..4096) or ec:CURVE (secp256r1, brainpoolP256r1, ...)")
@@ -76,7 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var spec keySpec
+	var (
+		spec keySpec
+		so   []byte
+	)
 	switch *op {
 	case "challenge":
 	case "keygen", "sign", "decrypt", "ecdh":
@@ -95,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		if *via == "vpcd" && *pin == "" {
 			*pin = "648219"
+		}
+		if so, err = hex.DecodeString(*soPIN); err != nil || len(so) != hsm.SOPINLen {
+			return fmt.Errorf("--so-pin: want 16 hex digits")
 		}
 	default:
 		return fmt.Errorf("--op %q: want challenge, keygen, sign, decrypt or ecdh", *op)
@@ -127,10 +133,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if *op != "challenge" {
-		so, err := hex.DecodeString(*soPIN)
-		if err != nil || len(so) != hsm.SOPINLen {
-			return fmt.Errorf("--so-pin: want 16 hex digits")
-		}
 		b := keyBench{op: *op, spec: spec, n: *n, warmup: *warmup, pin: []byte(*pin), soPIN: so, initialize: *via == "vpcd"}
 		return b.run(ctx, t, desc, stdout)
 	}

@@ -8,6 +8,9 @@
 //	pico-hsm-tool init --so-pin HEX16 --pin PIN [--retries N] [--transport-pin] [--dkek-shares N]
 //	pico-hsm-tool pin status|verify|change|unblock ...
 //	pico-hsm-tool files list|read FID|write FID FILE|delete FID ...
+//	pico-hsm-tool keys list|generate|delete ...
+//	pico-hsm-tool sign|decrypt --id N --alg ALG -i IN [-o OUT]
+//	pico-hsm-tool derive --id N --peer FILE [-o OUT]
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
 // and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
@@ -44,6 +47,31 @@ commands:
   files write --pin PIN FID FILE                create or replace a file with FILE's content
   files delete --pin PIN FID                    delete a file
 
+  keys list                                     list the keys, with their type when known
+  keys generate --pin PIN --id N --type TYPE [--counter N] [--algorithms LIST] [--domain N]
+                                                generate a key pair (TYPE: rsa:BITS,
+                                                ec:CURVE, x25519, x448), store the answer in
+                                                CE<N> (unless --no-store) and print the
+                                                public key
+  keys delete --pin PIN --id N                  delete a key (and its CE and C4 files)
+  sign --pin PIN --id N --alg ALG -i IN [-o OUT]
+                                                sign: IN is what the card takes (message for
+                                                ecdsa-sha256 etc., hash for ecdsa/rsa-pss,
+                                                DigestInfo for rsa-pkcs1, padded block for
+                                                rsa-raw)
+  decrypt --pin PIN --id N --alg ALG -i IN [-o OUT]
+                                                RSA decryption (rsa-decrypt-raw,
+                                                rsa-decrypt-pkcs1, rsa-decrypt-oaep)
+  derive --pin PIN --id N --peer FILE [-o OUT]  ECDH with a peer key (PEM or DER
+                                                SubjectPublicKeyInfo, or the raw point)
+
+Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
+their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
+rsa-pss-sha1..sha512 41-45, ecdsa 70, ecdsa-sha1..sha512 71-75, rsa-decrypt-raw 21,
+rsa-decrypt-pkcs1 22, rsa-decrypt-oaep 23 (SHA-256), ecdh 80. Curves: secp192r1,
+secp256r1, secp384r1, secp521r1, brainpoolP256r1, brainpoolP384r1, brainpoolP512r1,
+secp192k1, secp256k1. Results of sign, decrypt and derive are binary.
+
 --reader NAME (every card command) selects the first reader whose name contains NAME;
 without it, the first reader holding a card is used. The SO-PIN is 16 hex digits, a user
 PIN 6 to 16 characters. A PIN given as "-" is read from standard input, one line each, in
@@ -74,6 +102,13 @@ func init() {
 		"files read":   {"files read [--reader NAME] [--pin PIN] [-o OUT] FID", cmdFilesRead},
 		"files write":  {"files write [--reader NAME] [--pin PIN] FID FILE", cmdFilesWrite},
 		"files delete": {"files delete [--reader NAME] [--pin PIN] FID", cmdFilesDelete},
+		"keys list":    {"keys list [--reader NAME]", cmdKeysList},
+		"keys generate": {"keys generate [--reader NAME] [--pin PIN] --id N --type rsa:BITS|ec:CURVE|x25519|x448 " +
+			"[--counter N] [--algorithms LIST] [--domain N] [--no-store]", cmdKeysGenerate},
+		"keys delete": {"keys delete [--reader NAME] [--pin PIN] --id N", cmdKeysDelete},
+		"sign":        {"sign [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdSign},
+		"decrypt":     {"decrypt [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdDecrypt},
+		"derive":      {"derive [--reader NAME] [--pin PIN] --id N --peer FILE [-o OUT]", cmdDerive},
 	}
 }
 
@@ -81,6 +116,7 @@ func init() {
 var groups = map[string]string{
 	"pin":   "status, verify, change or unblock",
 	"files": "list, read, write or delete",
+	"keys":  "list, generate or delete",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
