@@ -238,7 +238,7 @@ func TestPINModel(t *testing.T) {
 			one("re-initialise with the SO-PIN", initAPDU(0x0001, newPIN, soPIN, 5), 0x9000),
 			one("select", selectAID[:len(selectAID)-1], 0x9000),
 			one("file wiped", readAPDU(0xCF01, 0, 256), 0x6A82),
-			[]step{{name: "nothing listed", apdu: enumerateAPDU, sw: 0x9000, check: listIs()}},
+			[]step{{name: "only the device key listed (spec 3.2)", apdu: enumerateAPDU, sw: 0x9000, check: listIs(0xCC00)}},
 			one("SO counter 15", verifyAPDU(s, nil), tries(15)),
 			one("user counter 5", verifyAPDU(u, nil), tries(5)),
 			one("old user PIN gone", verifyAPDU(u, userPIN), tries(4)),

@@ -406,11 +406,13 @@ func (m *killModel) recover(t *testing.T, ctx context.Context, cl *hsm.Client, p
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []uint16
+	var files []uint16
 	for fid := range m.files {
-		want = append(want, fid)
+		files = append(files, fid)
 	}
-	slices.Sort(want)
+	slices.Sort(files)
+	// Spec 2.5, 3.2: the device key CC00 first, then the files ascending.
+	want := append([]uint16{0xCC00}, files...)
 	if !slices.Equal(ids, want) {
 		t.Fatalf("ENUMERATE after the kill = %s, model %s", fidList(ids), fidList(want))
 	}

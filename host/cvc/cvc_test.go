@@ -3,10 +3,10 @@ package cvc
 import (
 	"bytes"
 	"crypto/elliptic"
-	"math/big"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"

@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pico-hsm/pico-hsm/host/cvc"
 	"github.com/pico-hsm/pico-hsm/host/tlv"
@@ -107,12 +108,10 @@ func KeyDescription(pub crypto.PublicKey) string {
 	case c == nil:
 		return fmt.Sprintf("%T", pub)
 	case c.Kind == Montgomery:
-		return lower(c.Name)
+		return strings.ToLower(c.Name)
 	}
 	return "ec:" + c.Name
 }
-
-func lower(s string) string { return string(bytes.ToLower([]byte(s))) }
 
 // ParseKeyFile decodes the public key in the content of a CE file (section 3.1): the
 // authenticated request a key generation returned (67), a CV certificate (7F21) or an X.509

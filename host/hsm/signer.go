@@ -289,6 +289,9 @@ func (r *RSAKey) Decrypt(rand io.Reader, msg []byte, opts crypto.DecrypterOpts) 
 func (k *Key) decryptPKCS1(c []byte, sessionKeyLen int, rnd io.Reader) ([]byte, error) {
 	var key []byte
 	if sessionKeyLen > 0 {
+		if sessionKeyLen+11 > len(c) {
+			return nil, rsa.ErrDecryption // cannot fit the modulus (as crypto/rsa)
+		}
 		if rnd == nil {
 			return nil, errors.New("decrypt: a session key needs a random source")
 		}
@@ -301,7 +304,7 @@ func (k *Key) decryptPKCS1(c []byte, sessionKeyLen int, rnd io.Reader) ([]byte, 
 		msg, err := k.client.Decipher(k.ctx(), k.id, AlgRSADecryptPKCS1, c)
 		switch {
 		case sessionKeyLen == 0:
-			return msg, err
+			return msg, cardDecryptionErr(err)
 		case err != nil && !errors.Is(err, apdu.ErrIncorrectData):
 			return nil, err
 		case err == nil && len(msg) == sessionKeyLen:
@@ -328,6 +331,15 @@ func (k *Key) decryptPKCS1(c []byte, sessionKeyLen int, rnd io.Reader) ([]byte, 
 		return nil, rsa.ErrDecryption
 	}
 	return em[index:], nil
+}
+
+// cardDecryptionErr makes the card's refusal of a ciphertext (6A80: bad padding, or not
+// below the modulus) also match rsa.ErrDecryption, as the host-unpadded paths do.
+func cardDecryptionErr(err error) error {
+	if errors.Is(err, apdu.ErrIncorrectData) {
+		return fmt.Errorf("%w: %w", rsa.ErrDecryption, err)
+	}
+	return err
 }
 
 // unpadPKCS1 checks EME-PKCS1-v1_5 (RFC 8017 7.2.2) in constant time, as crypto/rsa does:
@@ -362,7 +374,8 @@ func (k *Key) decryptOAEP(c []byte, o *rsa.OAEPOptions) ([]byte, error) {
 		if o.Hash != crypto.SHA256 || mgf != crypto.SHA256 || len(o.Label) != 0 {
 			return nil, fmt.Errorf("decrypt with key %02X: %w: the card's OAEP (23) is SHA-256, MGF1-SHA-256, no label", k.id, ErrNotSupported)
 		}
-		return k.client.Decipher(k.ctx(), k.id, AlgRSADecryptOAEP, c)
+		msg, err := k.client.Decipher(k.ctx(), k.id, AlgRSADecryptOAEP, c)
+		return msg, cardDecryptionErr(err)
 	}
 	em, err := k.client.Decipher(k.ctx(), k.id, AlgRSADecryptRaw, c)
 	if err != nil {

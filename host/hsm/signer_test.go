@@ -284,6 +284,24 @@ func TestKeyDecryptRSA(t *testing.T) {
 			}
 		})
 	}
+	t.Run("card unpadding: bad padding matches rsa.ErrDecryption", func(t *testing.T) {
+		s, k := softRSA(t)
+		k.CardPadding = true
+		c, _ := rsa.EncryptOAEP(sha256.New(), rand.Reader, &s.rsa.PublicKey, msg, nil)
+		if _, err := k.Decrypt(nil, c, nil); !errors.Is(err, rsa.ErrDecryption) || !errors.Is(err, apdu.ErrIncorrectData) {
+			t.Fatalf("22 of an OAEP ciphertext: %v", err)
+		}
+		c, _ = rsa.EncryptPKCS1v15(rand.Reader, &s.rsa.PublicKey, msg)
+		if _, err := k.Decrypt(nil, c, &rsa.OAEPOptions{Hash: crypto.SHA256}); !errors.Is(err, rsa.ErrDecryption) {
+			t.Fatalf("23 of a PKCS#1 ciphertext: %v", err)
+		}
+	})
+	t.Run("session key longer than the modulus allows", func(t *testing.T) {
+		s, k := softRSA(t)
+		if _, err := k.Decrypt(rand.Reader, []byte{1}, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: 118}); !errors.Is(err, rsa.ErrDecryption) || len(s.sent) != 0 {
+			t.Fatalf("err %v, sent %d", err, len(s.sent))
+		}
+	})
 	t.Run("card OAEP refuses other parameters", func(t *testing.T) {
 		s, k := softRSA(t)
 		k.CardPadding = true
