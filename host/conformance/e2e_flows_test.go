@@ -341,7 +341,7 @@ func TestE2EOpenSCFlows(t *testing.T) {
 			out := scHSM(t, "--initialize", "--so-pin", "3030303030303030", "--pin", "111111")
 			contains(t, out, "SC_CARDCTL_SC_HSM_INITIALIZE", "PIN code or key incorrect")
 			status(t, "14", "tries left  : 3")
-			if out := pico(t, 0, nil, "files", "list"); out != "C900\nCF00\n" {
+			if out := pico(t, 0, nil, "files", "list"); out != "CC00\nC900\nCF00\n" {
 				t.Fatalf("files after a refused initialise: %q", out)
 			}
 			p11(t, 0, "--login", "--pin", "648219", "--list-objects")
@@ -349,7 +349,7 @@ func TestE2EOpenSCFlows(t *testing.T) {
 		{"re-initialise with the SO-PIN wipes", func(t *testing.T) {
 			scHSM(t, "--initialize", "--so-pin", e2eSO, "--pin", "111111")
 			status(t, "15", "tries left  : 3")
-			if out := pico(t, 0, nil, "files", "list"); out != "" {
+			if out := pico(t, 0, nil, "files", "list"); out != "CC00\n" {
 				t.Fatalf("files after initialise: %q", out)
 			}
 			p11(t, 0, "--login", "--pin", "111111", "--list-objects")

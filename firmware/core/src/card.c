@@ -42,6 +42,9 @@ static const hsm_cmd_row table[] = {
     {0x46, HSM_CMD_APP | HSM_CMD_USER, 1, 2048, hsm_cmd_generate_keypair},
     {0x68, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_sign},
     {0x62, HSM_CMD_APP | HSM_CMD_USER, 1, 1024, hsm_cmd_decipher},
+    {0x52, HSM_CMD_APP, 0, 1024, hsm_cmd_key_domain},
+    {0x72, HSM_CMD_APP | HSM_CMD_USER, 0, 0, hsm_cmd_wrap_key},
+    {0x74, HSM_CMD_APP | HSM_CMD_USER, 0, 65535, hsm_cmd_unwrap_key},
 };
 
 static hsm_session session;

@@ -80,5 +80,8 @@ int hsm_cmd_delete_file(hsm_cmd *c);
 int hsm_cmd_generate_keypair(hsm_cmd *c);
 int hsm_cmd_sign(hsm_cmd *c);
 int hsm_cmd_decipher(hsm_cmd *c);
+int hsm_cmd_key_domain(hsm_cmd *c);
+int hsm_cmd_wrap_key(hsm_cmd *c);
+int hsm_cmd_unwrap_key(hsm_cmd *c);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "device.h"
+#include "dkek.h"
 #include "hsm/err.h"
 #include "hsm/rng.h"
 #include "hsm/store.h"
@@ -144,6 +145,11 @@ int hsm_cmd_initialize(hsm_cmd *c)
         goto out;
     }
     if ((rc = hsm_device_save(&d, true)) != HSM_OK) {
+        goto out;
+    }
+    /* Shares of the old state are forgotten; 92 = 0 makes a random DKEK, pending until the
+     * grant below seals it (dkek.h). */
+    if ((rc = hsm_dkek_on_initialize(&d)) != HSM_OK) {
         goto out;
     }
     /* The new device starts logged in as its user (as Pico HSM does), unless the user PIN is

@@ -37,6 +37,8 @@ static const file_class classes[] = {
     {HSM_PREFIX_DATA << 8,       true, AC_ALWAYS, AC_USER,   AC_USER, false, true},
     {HSM_ID_C_DEVAUT,            false, AC_ALWAYS, AC_NEVER, AC_NEVER, false, false},
     {HSM_ID_TOKENINFO,           false, AC_ALWAYS, AC_USER,  AC_USER, false, false},
+    /* The UNWRAP transfer file: a key blob is written here, consumed by UNWRAP (74). */
+    {HSM_ID_UNWRAP_EF,           false, AC_NEVER,  AC_USER,  AC_USER, false, false},
 };
 
 static uint8_t sealed[HSM_STORE_OBJ_MAX];

@@ -10,8 +10,11 @@
 #include <stdint.h>
 
 #define HSM_ID_DEVICE 0x1000u    /* device record: options, PIN state, wrapped MKEK (device.c) */
+#define HSM_ID_DKEK_FIRST 0x1090u /* 1090 + domain (0..15): KCV | DKEK sealed (dkek.c) */
+#define HSM_ID_KEY_DOMAINS 0x10A0u /* key-domain table: total shares per domain (dkek.c) */
 #define HSM_ID_C_DEVAUT 0x2F02u  /* EF.C_DevAut: device certificate chain */
 #define HSM_ID_TOKENINFO 0x2F03u /* EF.TokenInfo, stored as OpenSC writes it */
+#define HSM_ID_UNWRAP_EF 0x2F10u  /* transfer file: key blob for UNWRAP (write-only) */
 
 #define HSM_PREFIX_KEY 0xCCu       /* private/secret key xx (not a readable file) */
 #define HSM_PREFIX_PRKD 0xC4u      /* PKCS#15 private key description */

@@ -770,3 +770,279 @@ out:
     mbedtls_mpi_free(&ga);
     return rc;
 }
+
+/* ---- export and import of key material (DKEK key blobs, dkek.c) ------------------------- */
+
+static void put_comp(uint8_t *out, size_t *n, const uint8_t *v, size_t len)
+{
+    out[(*n)++] = (uint8_t)(len >> 8);
+    out[(*n)++] = (uint8_t)len;
+    memcpy(out + *n, v, len);
+    *n += len;
+}
+
+/* Appends mpi x as a 2-byte length and big-endian value: minimal length when len == 0. */
+static int put_comp_mpi(uint8_t *out, size_t cap, size_t *n, const mbedtls_mpi *x, size_t len)
+{
+    if (len == 0) {
+        len = mbedtls_mpi_size(x);
+    }
+    if (len > 0xFFFF || cap - *n < 2 + len) {
+        return HSM_ERR_NO_SPACE;
+    }
+    out[(*n)++] = (uint8_t)(len >> 8);
+    out[(*n)++] = (uint8_t)len;
+    if (mbedtls_mpi_write_binary(x, out + *n, len) != 0) {
+        return HSM_ERR_INTERNAL;
+    }
+    *n += len;
+    return HSM_OK;
+}
+
+static int export_ec(const key *k, uint8_t *out, size_t cap, size_t *n)
+{
+    const mbedtls_ecp_group *g = &k->ec.grp;
+    mbedtls_mpi a;
+    uint8_t pt[1 + 2 * 66];
+    size_t plen;
+    int rc = HSM_OK;
+    mbedtls_mpi_init(&a);
+    /* mbedTLS keeps a = -3 implicit: write it as p - 3, at full field length (spec 4.4.2). */
+    if ((mbedtls_ecp_group_a_is_minus_3(g) ? mbedtls_mpi_sub_int(&a, &g->P, 3)
+                                           : mbedtls_mpi_copy(&a, &g->A)) != 0) {
+        rc = HSM_ERR_INTERNAL;
+    }
+    if (rc == HSM_OK) rc = put_comp_mpi(out, cap, n, &a, k->len);
+    if (rc == HSM_OK) rc = put_comp_mpi(out, cap, n, &g->B, k->len);
+    if (rc == HSM_OK) rc = put_comp_mpi(out, cap, n, &g->P, k->len);
+    if (rc == HSM_OK) rc = put_comp_mpi(out, cap, n, &g->N, 0);
+    if (rc == HSM_OK) {
+        rc = mbedtls_ecp_point_write_binary(g, &g->G, MBEDTLS_ECP_PF_UNCOMPRESSED, &plen, pt,
+                                            sizeof(pt)) == 0 ? HSM_OK : HSM_ERR_INTERNAL;
+    }
+    if (rc == HSM_OK) rc = cap - *n >= 2 + plen ? (put_comp(out, n, pt, plen), HSM_OK) : HSM_ERR_NO_SPACE;
+    if (rc == HSM_OK) rc = put_comp_mpi(out, cap, n, &k->ec.d, 0);
+    if (rc == HSM_OK) {
+        rc = mbedtls_ecp_point_write_binary(g, &k->ec.Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &plen, pt,
+                                            sizeof(pt)) == 0 ? HSM_OK : HSM_ERR_INTERNAL;
+    }
+    if (rc == HSM_OK) rc = cap - *n >= 2 + plen ? (put_comp(out, n, pt, plen), HSM_OK) : HSM_ERR_NO_SPACE;
+    mbedtls_mpi_free(&a);
+    return rc;
+}
+
+int hsm_key_export_blob_plain(const hsm_session *s, uint8_t id, hsm_key_export_info *info,
+                              uint8_t *out, size_t cap, size_t *len)
+{
+    key k;
+    size_t n = 0;
+    int rc = load(s, id, &k);
+    if (rc == HSM_OK) {
+        /* A key with an algorithm list may be wrapped only if the list names 92 (spec 4.4.3). */
+        rc = check_alg_list(&k, 0x92);
+    }
+    if (rc == HSM_OK && k.spec.type == HSM_KEY_EC && is_montgomery(k.spec.grp)) {
+        rc = HSM_ERR_UNSUPPORTED; /* no agreed blob encoding for X25519/X448 (see dkek.h) */
+    }
+    if (rc == HSM_OK && cap < 2) {
+        rc = HSM_ERR_NO_SPACE;
+    }
+    if (rc == HSM_OK) {
+        info->domain = k.spec.domain;
+        info->nalgs = k.spec.nalgs;
+        memcpy(info->algs, k.spec.algs, k.spec.nalgs);
+        uint16_t size;
+        if (k.spec.type == HSM_KEY_RSA) {
+            info->blob_type = HSM_BLOB_RSA;
+            size = (uint16_t)mbedtls_mpi_bitlen(&k.rsa.N);
+        } else {
+            info->blob_type = HSM_BLOB_EC;
+            size = (uint16_t)(k.len * 8);
+        }
+        out[n++] = (uint8_t)(size >> 8);
+        out[n++] = (uint8_t)size;
+        if (k.spec.type == HSM_KEY_RSA) {
+            rc = put_comp_mpi(out, cap, &n, &k.rsa.D, 0);
+            if (rc == HSM_OK) rc = put_comp_mpi(out, cap, &n, &k.rsa.N, 0);
+            if (rc == HSM_OK) rc = put_comp_mpi(out, cap, &n, &k.rsa.E, 0);
+        } else {
+            rc = export_ec(&k, out, cap, &n);
+        }
+    }
+    key_free(&k);
+    if (rc != HSM_OK) {
+        mbedtls_platform_zeroize(out, cap);
+        n = 0;
+    }
+    *len = n;
+    return rc;
+}
+
+/* Reads the next length-prefixed component; HSM_ERR_DATA when it overruns the input. */
+static int next_comp(const uint8_t **p, const uint8_t *end, const uint8_t **v, size_t *len)
+{
+    if (end - *p < 2) {
+        return HSM_ERR_DATA;
+    }
+    size_t l = ((size_t)(*p)[0] << 8) | (*p)[1];
+    *p += 2;
+    if ((size_t)(end - *p) < l) {
+        return HSM_ERR_DATA;
+    }
+    *v = *p, *len = l;
+    *p += l;
+    return HSM_OK;
+}
+
+static int import_rsa(key *k, uint8_t blob_type, const uint8_t *p, const uint8_t *end)
+{
+    /* 05: d n e;  06: dp dq p qinv q n e (the CRT values are recomputed, not trusted). */
+    const uint8_t *v[7];
+    size_t l[7];
+    const size_t count = blob_type == HSM_BLOB_RSA ? 3 : 7;
+    for (size_t i = 0; i < count; i++) {
+        if (next_comp(&p, end, &v[i], &l[i]) != HSM_OK) return HSM_ERR_DATA;
+    }
+    mbedtls_rsa_context *r = &k->rsa;
+    int m;
+    if (blob_type == HSM_BLOB_RSA) {
+        m = mbedtls_rsa_import_raw(r, v[1], l[1], NULL, 0, NULL, 0, v[0], l[0], v[2], l[2]);
+    } else {
+        m = mbedtls_rsa_import_raw(r, v[5], l[5], v[2], l[2], v[4], l[4], NULL, 0, v[6], l[6]);
+    }
+    /* complete() factors N from (d, e) for type 05 and derives DP, DQ, QP for both. */
+    if (m != 0 || mbedtls_rsa_complete(r) != 0 || mbedtls_rsa_check_privkey(r) != 0) {
+        return HSM_ERR_DATA;
+    }
+    size_t bits = mbedtls_mpi_bitlen(&r->N);
+    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || mbedtls_mpi_size(&r->E) > 4) {
+        return HSM_ERR_UNSUPPORTED;
+    }
+    uint8_t e[4] = {0};
+    (void)mbedtls_mpi_write_binary(&r->E, e, sizeof(e));
+    k->spec.type = HSM_KEY_RSA;
+    k->spec.rsa_bits = (uint16_t)bits;
+    k->spec.rsa_exponent = ((uint32_t)e[0] << 24) | ((uint32_t)e[1] << 16) | ((uint32_t)e[2] << 8) | e[3];
+    k->len = mbedtls_rsa_get_len(r);
+    return HSM_OK;
+}
+
+/* The curve of an EC blob: by p and a; a of length 0 (Pico writes it so for a = -3) means
+ * p - 3, and failing that the curve is taken by p alone. */
+static int blob_curve(const uint8_t *p, size_t plen, const uint8_t *a, size_t alen,
+                      mbedtls_ecp_group_id *grp)
+{
+    if (alen > 0) {
+        return hsm_key_curve_from_params(p, plen, a, alen, grp);
+    }
+    mbedtls_mpi P;
+    uint8_t am3[66];
+    int rc = HSM_ERR_UNSUPPORTED;
+    mbedtls_mpi_init(&P);
+    if (plen <= sizeof(am3) && mbedtls_mpi_read_binary(&P, p, plen) == 0 &&
+        mbedtls_mpi_sub_int(&P, &P, 3) == 0 && mbedtls_mpi_write_binary(&P, am3, plen) == 0) {
+        rc = hsm_key_curve_from_params(p, plen, am3, plen, grp);
+    }
+    mbedtls_mpi_free(&P);
+    return rc;
+}
+
+static int import_ec(key *k, const uint8_t *p, const uint8_t *end)
+{
+    /* a b p n G d Q */
+    const uint8_t *v[7];
+    size_t l[7];
+    for (size_t i = 0; i < 6; i++) {
+        if (next_comp(&p, end, &v[i], &l[i]) != HSM_OK) return HSM_ERR_DATA;
+    }
+    mbedtls_ecp_group_id grp;
+    if (hsm_key_montgomery_from_prime(v[2], l[2], &grp) == HSM_OK) {
+        return HSM_ERR_UNSUPPORTED; /* X25519/X448: see hsm_key_export_blob_plain() */
+    }
+    int rc = blob_curve(v[2], l[2], v[0], l[0], &grp);
+    if (rc != HSM_OK) {
+        return rc == HSM_ERR_UNSUPPORTED ? HSM_ERR_UNSUPPORTED : HSM_ERR_DATA;
+    }
+    /* Q (optional in the blob) is always recomputed from d: the record's Q is then right by
+     * construction. */
+    if (mbedtls_ecp_read_key(grp, &k->ec, v[5], l[5]) != 0 ||
+        mbedtls_ecp_mul(&k->ec.grp, &k->ec.Q, &k->ec.d, &k->ec.grp.G, hsm_rng_mbedtls, NULL) != 0) {
+        return HSM_ERR_DATA;
+    }
+    k->spec.type = HSM_KEY_EC;
+    k->spec.grp = grp;
+    k->len = (k->ec.grp.pbits + 7) / 8;
+    return HSM_OK;
+}
+
+int hsm_key_import(const hsm_session *s, uint8_t id, uint8_t blob_type, const uint8_t *body,
+                   size_t len, uint8_t domain, const uint8_t *algs, size_t nalgs)
+{
+    key k;
+    size_t sz;
+    int rc;
+    if (id == HSM_DEVICE_KEY_ID) {
+        return HSM_ERR_P1P2;
+    }
+    if (!s->keys_open) {
+        return HSM_ERR_SECURITY;
+    }
+    if (nalgs > HSM_KEY_ALGS_MAX) {
+        return HSM_ERR_DATA;
+    }
+    rc = hsm_store_size(key_fid(id), &sz);
+    if (rc == HSM_OK) {
+        return HSM_ERR_EXISTS;
+    }
+    if (rc != HSM_ERR_NOT_FOUND) {
+        return rc;
+    }
+    key_init(&k);
+    k.spec.counter = HSM_KEY_UNLIMITED;
+    k.spec.domain = domain;
+    k.spec.nalgs = (uint8_t)nalgs;
+    memcpy(k.spec.algs, algs, nalgs);
+    if (len < 2) {
+        rc = HSM_ERR_DATA;
+    } else if (blob_type == HSM_BLOB_RSA || blob_type == HSM_BLOB_RSA_CRT) {
+        rc = import_rsa(&k, blob_type, body + 2, body + len);
+    } else if (blob_type == HSM_BLOB_EC) {
+        rc = import_ec(&k, body + 2, body + len);
+    } else {
+        rc = HSM_ERR_UNSUPPORTED;
+    }
+    if (rc == HSM_OK) {
+        rc = store_record(s, id, &k);
+    }
+    key_free(&k);
+    return rc;
+}
+
+struct domain_scan {
+    uint8_t ids[256];
+    size_t n;
+};
+
+static int collect_key(uint16_t fid, void *ctx)
+{
+    struct domain_scan *d = ctx;
+    if ((fid >> 8) == HSM_PREFIX_KEY && (fid & 0xFF) != HSM_DEVICE_KEY_ID && d->n < 256) {
+        d->ids[d->n++] = (uint8_t)fid;
+    }
+    return 0;
+}
+
+int hsm_key_domain_in_use(const hsm_session *s, uint8_t domain, bool *used)
+{
+    static struct domain_scan scan;
+    scan.n = 0;
+    *used = false;
+    int rc = hsm_store_each(collect_key, &scan);
+    for (size_t i = 0; rc == HSM_OK && i < scan.n && !*used; i++) {
+        key k;
+        rc = load(s, scan.ids[i], &k);
+        *used = rc == HSM_OK && k.spec.domain == domain;
+        key_free(&k);
+    }
+    return rc;
+}

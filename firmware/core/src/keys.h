@@ -13,6 +13,7 @@
 #ifndef HSM_KEYS_H
 #define HSM_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,37 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
 /* DECIPHER (62): RSA 21/22/23, ECDH 80 (core spec 2.13). Same policy checks as signing. */
 int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *in,
                      size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- key blobs (DKEK wrap/unwrap, core spec 4.4; the framing is dkek.c's) ---------------- */
+
+#define HSM_BLOB_RSA 0x05u     /* d, n, e */
+#define HSM_BLOB_RSA_CRT 0x06u /* dp, dq, p, qinv, q, n, e (accepted on import only) */
+#define HSM_BLOB_EC 0x0Cu      /* a, b, p, n, G, d, Q */
+
+typedef struct {
+    uint8_t blob_type;
+    uint8_t domain;
+    uint8_t nalgs;
+    uint8_t algs[HSM_KEY_ALGS_MAX];
+} hsm_key_export_info;
+
+/* Writes key id's blob plaintext after the 8 random bytes (spec 4.4.2): key size (2) and the
+ * components, RSA as type 05, EC as type 0C with a, b, p at full field length and the rest
+ * minimal. Refuses (HSM_ERR_UNSUPPORTED) a key whose algorithm list lacks 92, and X25519/X448
+ * (no agreed encoding). out is wiped on failure; the caller wipes it after use. */
+int hsm_key_export_blob_plain(const hsm_session *s, uint8_t id, hsm_key_export_info *info,
+                              uint8_t *out, size_t cap, size_t *len);
+
+/* Stores a key from a blob plaintext body (key size field first, the 8 random bytes already
+ * skipped) as CC<id> with the given domain and algorithm list (nalgs 0 = all). RSA gets its
+ * CRT values computed; an EC curve is identified by p and a, Q recomputed from d.
+ * HSM_ERR_EXISTS when CC<id> exists, HSM_ERR_DATA when malformed or inconsistent,
+ * HSM_ERR_UNSUPPORTED for an unknown curve, X25519/X448, AES or an unsupported RSA size. */
+int hsm_key_import(const hsm_session *s, uint8_t id, uint8_t blob_type, const uint8_t *body,
+                   size_t len, uint8_t domain, const uint8_t *algs, size_t nalgs);
+
+/* Whether any key (other than the device key) belongs to key domain `domain`. */
+int hsm_key_domain_in_use(const hsm_session *s, uint8_t domain, bool *used);
 
 /* X25519 or X448 when p (big-endian) is its prime; HSM_ERR_UNSUPPORTED otherwise. */
 int hsm_key_montgomery_from_prime(const uint8_t *p, size_t plen, mbedtls_ecp_group_id *grp);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "dkek.h"
 #include "hsm/err.h"
 #include "mbedtls/hkdf.h"
 #include "mbedtls/md.h"
@@ -54,6 +55,9 @@ int hsm_session_grant(hsm_session *s, uint8_t role, const uint8_t mkek[32])
     } else {
         s->user_verified = true;
     }
+    /* The one place where keys open: a DKEK completed without a PIN is sealed now (dkek.h).
+     * A failure leaves it pending; it must not fail the PIN command. */
+    (void)hsm_dkek_flush(s);
     return HSM_OK;
 }
 
