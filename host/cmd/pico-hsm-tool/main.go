@@ -9,6 +9,8 @@
 //	pico-hsm-tool pin status|verify|change|unblock ...
 //	pico-hsm-tool files list|read FID|write FID FILE|delete FID ...
 //	pico-hsm-tool keys list|generate|delete ...
+//	pico-hsm-tool keys wrap|unwrap|import ...
+//	pico-hsm-tool dkek create-share|import|status ...
 //	pico-hsm-tool sign|decrypt --id N --alg ALG -i IN [-o OUT]
 //	pico-hsm-tool derive --id N --peer FILE [-o OUT]
 //
@@ -54,6 +56,24 @@ commands:
                                                 CE<N> (unless --no-store) and print the
                                                 public key
   keys delete --pin PIN --id N                  delete a key (and its CE and C4 files)
+  keys wrap --pin PIN --id N -o FILE           export a key encrypted under the DKEK, in
+                                                sc-hsm-tool's wrapped-key format (key blob,
+                                                C4 description, CE certificate)
+  keys unwrap --pin PIN --id N [--force] FILE   import a wrapped-key file as key N
+  keys import --pin PIN --id N --pkcs12 FILE [--pkcs12-password PW] --share FILE [--share FILE]
+              --dkek-share-password PW [--label L] [--force]
+                                                import an RSA or EC key and its certificate
+                                                from PKCS#12 (legacy 3DES encryption); the
+                                                DKEK is rebuilt from the share files
+  dkek create-share (--password PW | --threshold T --total N) FILE
+                                                create a DKEK share file (sc-hsm-tool format);
+                                                with T and N a random password is split into
+                                                N shares, T of which rebuild it
+  dkek import (--password PW | --pwd-shares T) [--domain N] FILE
+                                                import a share; --pwd-shares reads the prime,
+                                                then ID and value of T shares, one a line
+  dkek status [--domain N]                      show the DKEK shares and key check value
+
   sign --pin PIN --id N --alg ALG -i IN [-o OUT]
                                                 sign: IN is what the card takes (message for
                                                 ecdsa-sha256 etc., hash for ecdsa/rsa-pss,
@@ -106,6 +126,14 @@ func init() {
 		"keys generate": {"keys generate [--reader NAME] [--pin PIN] --id N --type rsa:BITS|ec:CURVE|x25519|x448 " +
 			"[--counter N] [--algorithms LIST] [--domain N] [--no-store]", cmdKeysGenerate},
 		"keys delete": {"keys delete [--reader NAME] [--pin PIN] --id N", cmdKeysDelete},
+		"keys wrap":   {"keys wrap [--reader NAME] [--pin PIN] --id N -o FILE", cmdKeysWrap},
+		"keys unwrap": {"keys unwrap [--reader NAME] [--pin PIN] --id N [--force] FILE", cmdKeysUnwrap},
+		"keys import": {"keys import [--reader NAME] [--pin PIN] --id N --pkcs12 FILE [--pkcs12-password PW] " +
+			"--share FILE [--share FILE ...] --dkek-share-password PW [--label L] [--force]", cmdKeysImport},
+		"dkek create-share": {"dkek create-share [--reader NAME] (--password PW | --threshold T --total N) FILE",
+			cmdDKEKCreateShare},
+		"dkek import": {"dkek import [--reader NAME] [--domain N] (--password PW | --pwd-shares T) FILE", cmdDKEKImport},
+		"dkek status": {"dkek status [--reader NAME] [--domain N]", cmdDKEKStatus},
 		"sign":        {"sign [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdSign},
 		"decrypt":     {"decrypt [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdDecrypt},
 		"derive":      {"derive [--reader NAME] [--pin PIN] --id N --peer FILE [-o OUT]", cmdDerive},
@@ -116,7 +144,8 @@ func init() {
 var groups = map[string]string{
 	"pin":   "status, verify, change or unblock",
 	"files": "list, read, write or delete",
-	"keys":  "list, generate or delete",
+	"keys":  "list, generate, delete, wrap, unwrap or import",
+	"dkek":  "create-share, import or status",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
