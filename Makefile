@@ -6,6 +6,7 @@ BUILD ?= build
 GO ?= go
 FUZZ_SECONDS ?= 300
 FUZZ_BRIEF_RUNS ?= 200000
+FUZZ_BRIEF_SECONDS ?= 15
 
 EMU := $(BUILD)/emu/pico-hsm-emu
 TOOL := $(BUILD)/bin/pico-hsm-tool
@@ -70,8 +71,9 @@ fuzz-build: deps $(BUILD)/fuzz/build.ninja
 fuzz-brief: fuzz-build
 	@for t in $(BUILD)/fuzz/fuzz_*; do \
 	  name=$${t##*/fuzz_}; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
-	  echo "fuzz $$name: $(FUZZ_BRIEF_RUNS) runs"; \
-	  $$t -runs=$(FUZZ_BRIEF_RUNS) -max_len=4096 $$work firmware/fuzz/corpus/$$name 2>&1 | tail -1 || exit 1; \
+	  echo "fuzz $$name: up to $(FUZZ_BRIEF_RUNS) runs or $(FUZZ_BRIEF_SECONDS) s"; \
+	  $$t -runs=$(FUZZ_BRIEF_RUNS) -max_total_time=$(FUZZ_BRIEF_SECONDS) -max_len=4096 $$work firmware/fuzz/corpus/$$name \
+	    > $$work.log 2>&1 || { tail -40 $$work.log; exit 1; }; tail -1 $$work.log; \
 	done
 
 # Longer runs on demand: make fuzz FUZZ_SECONDS=3600
