@@ -13,6 +13,7 @@ TOOL := $(BUILD)/bin/pico-hsm-tool
 BENCH := $(BUILD)/bin/pico-hsm-bench
 
 .PHONY: all deps emu tool firmware firmware-rp2040 firmware-rp2350 run stop test test-c test-go \
+        test-c-sanitize test-go-sanitize fuzz-build \
         fuzz fuzz-brief bench bench-keys clean
 
 all: emu tool
@@ -96,7 +97,14 @@ test-go: emu firmware
 	cd host && PICO_HSM_EMU=$(CURDIR)/$(EMU) PICO_HSM_BUILD_DIR=$(CURDIR)/$(BUILD) \
 	  PICO_HSM_FIRMWARE_DIR=$(CURDIR)/$(BUILD) PICO_HSM_E2E=1 $(GO) test -count=1 ./...
 
-test: test-c test-c-sanitize fuzz-brief firmware test-go
+# The Go conformance suite and the OpenSC end-to-end tests against the emulator built with
+# ASan + UBSan (Debug): any sanitizer report fails the test that stopped that emulator.
+test-go-sanitize: test-c-sanitize tool
+	cd host && PICO_HSM_EMU=$(CURDIR)/$(BUILD)/asan/pico-hsm-emu PICO_HSM_BUILD_DIR=$(CURDIR)/$(BUILD) \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  PICO_HSM_E2E=1 $(GO) test -count=1 -timeout 30m ./conformance/
+
+test: test-c test-c-sanitize fuzz-brief firmware test-go test-go-sanitize
 	scripts/test-run-stop
 
 # APDU round trip through pcscd (needs `make run` first): median and p99 over 1000 commands.

@@ -262,11 +262,21 @@ func rsaDecryptAll(t *testing.T, cl *hsm.Client, id byte, pub *rsa.PublicKey) {
 	if got, err := cl.Decipher(ctx, id, hsm.AlgRSADecryptOAEP, c2); err != nil || !bytes.Equal(got, secret) {
 		t.Errorf("23: %X, %v", got, err)
 	}
-	// 23 with a PKCS#1 v1.5 ciphertext, 22 with an OAEP one: bad padding, 6A80.
+	// Bad padding, 6A80: 23 with a PKCS#1 v1.5 ciphertext (an OAEP check never accepts one:
+	// its first byte after 00 would have to make the label hash match), and 22 with a block
+	// that is deterministically not type-2 padded (00 03 ...). An OAEP ciphertext is not used
+	// for 22: its decoded block is valid v1.5 padding by chance about 1 time in 300.
 	_, err = cl.Decipher(ctx, id, hsm.AlgRSADecryptOAEP, c1)
 	expectCardErr(t, "23 of a PKCS#1 v1.5 ciphertext", err, 0x6A80)
-	_, err = cl.Decipher(ctx, id, hsm.AlgRSADecryptPKCS1, c2)
-	expectCardErr(t, "22 of an OAEP ciphertext", err, 0x6A80)
+	bad := make([]byte, pub.Size())
+	bad[1] = 0x03
+	for i := 2; i < len(bad); i++ {
+		bad[i] = 0x5A
+	}
+	m := new(big.Int).SetBytes(bad)
+	cBad := new(big.Int).Exp(m, big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, pub.Size()))
+	_, err = cl.Decipher(ctx, id, hsm.AlgRSADecryptPKCS1, cBad)
+	expectCardErr(t, "22 of a block padded 00 03", err, 0x6A80)
 
 	// The Key as crypto.Decrypter: raw 21 with unpadding on the host, and the card's 22/23.
 	key, err := cl.RSAKey(id, pub)

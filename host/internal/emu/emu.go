@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -111,9 +112,33 @@ func (p *Process) ExitErr() error { <-p.done; return p.err }
 // Output returns what the emulator printed so far (its last 64 KiB).
 func (p *Process) Output() string { return p.out.String() }
 
+// sanitizerMarkers are the first lines AddressSanitizer, LeakSanitizer and
+// UndefinedBehaviorSanitizer print; an emulator built with -DHSM_SANITIZE=ON prints them on
+// any finding.
+var sanitizerMarkers = []string{"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}
+
+// SanitizerReport returns the emulator's output from the first sanitizer report on, or "".
+func (p *Process) SanitizerReport() string {
+	out := p.Output()
+	for _, m := range sanitizerMarkers {
+		if i := strings.Index(out, m); i >= 0 {
+			return out[i:]
+		}
+	}
+	return ""
+}
+
 // Stop sends SIGTERM and waits up to timeout for the exit, then kills it. It returns the
-// exit result; an error also when the process had to be killed.
+// exit result; an error also when the process had to be killed or printed a sanitizer report.
 func (p *Process) Stop(timeout time.Duration) error {
+	err := p.stop(timeout)
+	if r := p.SanitizerReport(); r != "" {
+		return fmt.Errorf("emulator (pid %d) reported a sanitizer finding:\n%s", p.Pid(), r)
+	}
+	return err
+}
+
+func (p *Process) stop(timeout time.Duration) error {
 	select {
 	case <-p.done:
 		return p.err

@@ -76,3 +76,23 @@ func TestTailBuffer(t *testing.T) {
 		t.Fatalf("tail = %q", got)
 	}
 }
+
+func TestSanitizerReport(t *testing.T) {
+	tests := []struct {
+		name, output, want string
+	}{
+		{"clean", "pico-hsm-emu: connected to the vpcd reader\n", ""},
+		{"asan", "pico-hsm-emu: connected\n==1==ERROR: AddressSanitizer: heap-buffer-overflow\n#0 x\n", "ERROR: AddressSanitizer: heap-buffer-overflow\n#0 x\n"},
+		{"lsan", "==2==ERROR: LeakSanitizer: detected memory leaks\n", "ERROR: LeakSanitizer: detected memory leaks\n"},
+		{"ubsan", "core/src/tlv.c:10:5: runtime error: shift exponent 40\n", "runtime error: shift exponent 40\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Process{out: &tailBuffer{max: 1 << 10}}
+			p.out.Write([]byte(tc.output))
+			if got := p.SanitizerReport(); got != tc.want {
+				t.Errorf("SanitizerReport() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
