@@ -32,8 +32,6 @@ import (
 
 	"github.com/pico-hsm/pico-hsm/host/cvc"
 	"github.com/pico-hsm/pico-hsm/host/dkek"
-	"github.com/pico-hsm/pico-hsm/host/internal/emu"
-	"github.com/pico-hsm/pico-hsm/host/transport/pcsc"
 )
 
 const (
@@ -114,25 +112,7 @@ func TestE2EDKEK(t *testing.T) {
 		return dkek.CreateShareFile(ctx, kdf, shareB, saltB, []byte(e2eDKEKPwB))
 	})
 
-	ensurePCSCD(t)
-	if present, err := pcsc.CardPresent(e2eReader); err != nil {
-		t.Fatalf("query %q: %v", e2eReader, err)
-	} else if present {
-		t.Fatalf("reader %q already holds a card: another emulator is connected", e2eReader)
-	}
-	p, err := emu.Start(bin, newFlash(t), e2eVPCDAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(emu.StopTimeout); err != nil {
-			t.Errorf("emulator did not exit cleanly on SIGTERM: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("emulator output:\n%s", p.Output())
-		}
-	})
-	waitForCard(t, p)
+	startE2ECard(t, bin)
 
 	rd := e2eReader
 	scHSM := func(t *testing.T, want int, stdin []byte, args ...string) string {

@@ -31,8 +31,6 @@ import (
 	_ "crypto/sha512"
 
 	"github.com/pico-hsm/pico-hsm/host/cvc"
-	"github.com/pico-hsm/pico-hsm/host/internal/emu"
-	"github.com/pico-hsm/pico-hsm/host/transport/pcsc"
 )
 
 const (
@@ -233,25 +231,7 @@ func TestE2EKeys(t *testing.T) {
 			t.Fatalf("%v (scripts/deps installs opensc-pkcs11 and libengine-pkcs11-openssl)", err)
 		}
 	}
-	ensurePCSCD(t)
-	if present, err := pcsc.CardPresent(e2eReader); err != nil {
-		t.Fatalf("query %q: %v", e2eReader, err)
-	} else if present {
-		t.Fatalf("reader %q already holds a card: another emulator is connected", e2eReader)
-	}
-	p, err := emu.Start(bin, newFlash(t), e2eVPCDAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(emu.StopTimeout); err != nil {
-			t.Errorf("emulator did not exit cleanly on SIGTERM: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("emulator output:\n%s", p.Output())
-		}
-	})
-	waitForCard(t, p)
+	startE2ECard(t, bin)
 
 	r := &keyRig{dir: t.TempDir(), reader: e2eReader}
 	r.must(t, "sc-hsm-tool", "-r", r.reader, "--initialize", "--so-pin", e2eSO, "--pin", e2eKeysPIN, "--label", e2eKeysLabel)

@@ -45,28 +45,7 @@ func TestE2E(t *testing.T) {
 			t.Fatalf("%s not found (install opensc): %v", tool, err)
 		}
 	}
-	ensurePCSCD(t)
-
-	if present, err := pcsc.CardPresent(e2eReader); err != nil {
-		t.Fatalf("query %q: %v", e2eReader, err)
-	} else if present {
-		t.Fatalf("reader %q (vpcd %s) already holds a card: another emulator is connected "+
-			"(`make stop` ends one started by `make run`)", e2eReader, e2eVPCDAddr)
-	}
-
-	p, err := emu.Start(bin, newFlash(t), e2eVPCDAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(emu.StopTimeout); err != nil {
-			t.Errorf("emulator did not exit cleanly on SIGTERM: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("emulator output:\n%s", p.Output())
-		}
-	})
-	waitForCard(t, p)
+	startE2ECard(t, bin)
 
 	// Spec 1.1: OpenSC recognises the card by its ATR as a SmartCard-HSM.
 	t.Run("opensc-tool -an", func(t *testing.T) {
@@ -279,4 +258,33 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// startE2ECard makes sure a pcscd with the vpcd reader runs, refuses to share the reader's slot
+// with another card, starts the emulator on a fresh flash file against that slot, and waits
+// until PC/SC sees the card. Cleanup stops the emulator and fails the test if it did not exit
+// cleanly (a sanitizer report included).
+func startE2ECard(t *testing.T, bin string) *emu.Process {
+	t.Helper()
+	ensurePCSCD(t)
+	if present, err := pcsc.CardPresent(e2eReader); err != nil {
+		t.Fatalf("query %q: %v", e2eReader, err)
+	} else if present {
+		t.Fatalf("reader %q (vpcd %s) already holds a card: another emulator is connected "+
+			"(`make stop` ends one started by `make run`)", e2eReader, e2eVPCDAddr)
+	}
+	p, err := emu.Start(bin, newFlash(t), e2eVPCDAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(emu.StopTimeout); err != nil {
+			t.Errorf("emulator did not exit cleanly on SIGTERM: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("emulator output:\n%s", p.Output())
+		}
+	})
+	waitForCard(t, p)
+	return p
 }
