@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -71,14 +72,7 @@ func cmdFilesRead(args []string, stdout io.Writer) error {
 	reader := fs.String("reader", "", "use the first reader whose name contains `NAME`")
 	pin := fs.String("pin", "", "verify this user PIN first (- reads it from standard input)")
 	out := fs.String("o", "", "write the content to `FILE` instead of standard output")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want exactly one file identifier, got %d arguments", len(pos))
-	}
-	fid, err := parseFID(pos[0])
+	fid, err := oneFIDArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -128,18 +122,23 @@ func cmdFilesDelete(args []string, _ io.Writer) error {
 	fs := newFlagSet("files delete")
 	reader := fs.String("reader", "", "use the first reader whose name contains `NAME`")
 	pin := fs.String("pin", "", "verify this user PIN first (- reads it from standard input)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want exactly one file identifier, got %d arguments", len(pos))
-	}
-	fid, err := parseFID(pos[0])
+	fid, err := oneFIDArg(fs, args)
 	if err != nil {
 		return err
 	}
 	return withLogin(*reader, *pin, func(ctx context.Context, c *hsm.Client) error {
 		return c.DeleteFile(ctx, fid)
 	})
+}
+
+// oneFIDArg parses the flags and exactly one positional file identifier.
+func oneFIDArg(fs *flag.FlagSet, args []string) (uint16, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 0, err
+	}
+	if len(pos) != 1 {
+		return 0, usagef("want exactly one file identifier, got %d arguments", len(pos))
+	}
+	return parseFID(pos[0])
 }
