@@ -11,10 +11,12 @@ FUZZ_BRIEF_SECONDS ?= 15
 EMU := $(BUILD)/emu/pico-hsm-emu
 TOOL := $(BUILD)/bin/pico-hsm-tool
 BENCH := $(BUILD)/bin/pico-hsm-bench
+SOAK := $(BUILD)/bin/pico-hsm-soak
+SOAK_DURATION ?= 1h
 
 .PHONY: all deps emu tool firmware firmware-rp2040 firmware-rp2350 run stop test test-c test-go \
         test-c-sanitize test-go-sanitize fuzz-build \
-        fuzz fuzz-brief bench bench-keys clean
+        fuzz fuzz-brief bench bench-keys soak clean
 
 all: emu tool
 
@@ -42,7 +44,8 @@ test-c-sanitize: deps $(BUILD)/asan/build.ninja
 
 # ---- Go host tools ---------------------------------------------------------------------------
 tool: deps
-	cd host && $(GO) build -o ../$(TOOL) ./cmd/pico-hsm-tool && $(GO) build -o ../$(BENCH) ./cmd/pico-hsm-bench
+	cd host && $(GO) build -o ../$(TOOL) ./cmd/pico-hsm-tool && $(GO) build -o ../$(BENCH) ./cmd/pico-hsm-bench \
+	  && $(GO) build -o ../$(SOAK) ./cmd/pico-hsm-soak
 
 # ---- RP2040 / RP2350 firmware ----------------------------------------------------------------
 firmware: firmware-rp2040 firmware-rp2350
@@ -123,6 +126,12 @@ bench-keys: emu tool
 	  printf '%-8s %-14s ' $$op $$key; \
 	  $(BENCH) --via vpcd --emu $(EMU) --op $$op --key $$key --n $$n | tail -1; \
 	done
+
+# Hours-long mixed workload through pcscd on vpcd slot 1, every answer checked (not in make
+# test): make soak SOAK_DURATION=3h. Needs pcscd with vsmartcard-vpcd (started if none runs).
+soak: emu tool
+	@pgrep -x pcscd >/dev/null || { pcscd && sleep 1; }
+	$(SOAK) --duration $(SOAK_DURATION) --emu $(EMU)
 
 clean:
 	rm -rf $(BUILD)

@@ -26,6 +26,7 @@
 #include "flash_file.h"
 #include "hsm/apdu.h"
 #include "hsm/card.h"
+#include "hsm/store.h"
 #include "vpcd.h"
 
 static volatile bool stop;
@@ -189,6 +190,15 @@ int main(int argc, char **argv)
         hsm_host_flash_close();
         return 1;
     }
+    /* One line of store figures per start: the soak test reads it to watch flash use. */
+    hsm_store_stats st;
+    hsm_store_get_stats(&st);
+    fprintf(stderr,
+            "pico-hsm-emu: store: %u objects, %u of %u bytes live, %u of %u sectors free, "
+            "erase counts %u..%u\n",
+            (unsigned)st.live_objects, (unsigned)st.live_bytes, (unsigned)st.capacity,
+            (unsigned)st.free_sectors, (unsigned)st.sectors, (unsigned)st.erase_min,
+            (unsigned)st.erase_max);
 
     bool announced = false;
     while (!stop) {
