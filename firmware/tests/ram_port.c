@@ -43,6 +43,28 @@ void ram_port_reset(const uint8_t id[8])
     powered_off = false;
 }
 
+size_t ram_port_snapshot(uint8_t *buf, size_t cap)
+{
+    if (cap < flash_size) {
+        return 0;
+    }
+    memcpy(buf, flash, flash_size);
+    return flash_size;
+}
+
+int ram_port_restore(const uint8_t *buf, size_t n)
+{
+    if (n != flash_size) {
+        return HSM_ERR_INTERNAL;
+    }
+    memcpy(flash, buf, n);
+    counter = 0;
+    entropy_broken = false;
+    ops = erases = cut_at = 0;
+    powered_off = false;
+    return HSM_OK;
+}
+
 int ram_port_set_size(uint32_t bytes)
 {
     if (bytes == 0 || bytes > RAM_FLASH_MAX || bytes % HSM_FLASH_ERASE_SIZE) {

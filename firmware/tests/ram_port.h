@@ -3,6 +3,7 @@
 #define HSM_TEST_RAM_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Erases the RAM flash, restarts the entropy stream, sets the unique ID (NULL: keep), zeroes
@@ -23,5 +24,12 @@ void ram_port_power_on(void);
 /* Programs plus erases since the last reset (the torn one included), and erases alone. */
 uint32_t ram_port_flash_ops(void);
 uint32_t ram_port_flash_erases(void);
+
+/* Copies the whole flash region into buf (cap >= its size); returns the size, or 0 when cap is
+ * too small. ram_port_restore writes such a copy back (n must equal the region size; returns
+ * HSM_OK or HSM_ERR_INTERNAL) and resets the counters like ram_port_reset, so a fuzz target can
+ * start every input from one prepared card. */
+size_t ram_port_snapshot(uint8_t *buf, size_t cap);
+int ram_port_restore(const uint8_t *buf, size_t n);
 
 #endif

@@ -19,7 +19,9 @@
 static void quickack(int fd)
 {
     const int one = 1;
+    int saved = errno; /* callers report their own errno: this call must not change it */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    errno = saved;
 }
 
 /* Reads exactly n bytes. Returns n, 0 if the stream ended before the first byte, -1 otherwise. */
@@ -56,11 +58,14 @@ int hsm_vpcd_read_frame(int fd, uint8_t *buf, size_t cap, size_t *len, volatile 
         errno = EMSGSIZE;
         return -1;
     }
-    if (n > 0 && read_full(fd, buf, n, stop) != (ssize_t)n) {
-        if (errno == 0) {
-            errno = EPIPE;
+    if (n > 0) {
+        r = read_full(fd, buf, n, stop);
+        if (r != (ssize_t)n) {
+            if (r == 0) {
+                errno = EPIPE; /* the stream ended between header and body */
+            }
+            return -1;
         }
-        return -1;
     }
     *len = n;
     return 1;
