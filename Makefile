@@ -16,7 +16,7 @@ SOAK_DURATION ?= 1h
 
 .PHONY: all deps emu tool firmware firmware-rp2040 firmware-rp2350 run stop test test-c test-go \
         test-c-sanitize test-go-sanitize fuzz-build \
-        fuzz fuzz-brief bench bench-keys soak clean
+        fuzz fuzz-brief fuzz-corpus bench bench-keys soak clean
 
 all: emu tool
 
@@ -79,6 +79,12 @@ fuzz-brief: fuzz-build
 	  $$t -runs=$(FUZZ_BRIEF_RUNS) -max_total_time=$(FUZZ_BRIEF_SECONDS) -max_len=4096 $$work firmware/fuzz/corpus/$$name \
 	    > $$work.log 2>&1 || { tail -40 $$work.log; exit 1; }; tail -1 $$work.log; \
 	done
+
+# Seeds from real traffic: the conformance suite's APDUs (the first 4 KiB of each emulator's)
+# added to the APDU target's corpus, named by content.
+fuzz-corpus: emu
+	cd host && PICO_HSM_CORPUS_DIR=$(CURDIR)/firmware/fuzz/corpus/apdu PICO_HSM_EMU=$(CURDIR)/$(EMU) \
+	  $(GO) test -count=1 -timeout 30m ./conformance/
 
 # Longer runs on demand: make fuzz FUZZ_SECONDS=3600
 fuzz: fuzz-build

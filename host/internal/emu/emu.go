@@ -7,6 +7,8 @@ package emu
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -182,6 +184,50 @@ const StopTimeout = 5 * time.Second
 type Card struct {
 	*vpcd.Reader
 	Proc *Process
+	rec  *recorder // with CorpusEnv set: this card's traffic, kept as a fuzz seed
+}
+
+// CorpusEnv names a directory: when set, every Card keeps the first CorpusMax bytes of the
+// APDUs it sends and writes them there on Close, as a seed of the fuzz_apdu target (its
+// format: a state byte, 00 = fresh card, then each APDU as a 2-byte big-endian length and
+// its bytes). The file is named after its content's SHA-256, so reruns add no duplicates.
+const CorpusEnv = "PICO_HSM_CORPUS_DIR"
+
+// CorpusMax bounds a seed: the fuzz targets run with -max_len=4096.
+const CorpusMax = 4096
+
+type recorder struct {
+	mu  sync.Mutex
+	dir string
+	buf []byte
+}
+
+func (r *recorder) add(apdu []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf)+2+len(apdu) > CorpusMax {
+		return
+	}
+	r.buf = append(r.buf, byte(len(apdu)>>8), byte(len(apdu)))
+	r.buf = append(r.buf, apdu...)
+}
+
+func (r *recorder) flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) <= 1 {
+		return nil
+	}
+	sum := sha256.Sum256(r.buf)
+	return os.WriteFile(filepath.Join(r.dir, "traffic-"+hex.EncodeToString(sum[:8])), r.buf, 0o644)
+}
+
+// Transmit sends one APDU (transport.Transport), recording it when CorpusEnv is set.
+func (c *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	if c.rec != nil {
+		c.rec.add(apdu)
+	}
+	return c.Reader.Transmit(ctx, apdu)
 }
 
 // StartCard listens on a free loopback port, starts the emulator against it, waits (until
@@ -197,6 +243,9 @@ func StartCard(ctx context.Context, bin, flash string) (*Card, error) {
 		return nil, err
 	}
 	c := &Card{Reader: r, Proc: p}
+	if dir := os.Getenv(CorpusEnv); dir != "" {
+		c.rec = &recorder{dir: dir, buf: []byte{0x00}}
+	}
 	if err := c.Connect(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -235,6 +284,11 @@ func (c *Card) Connect(ctx context.Context) error {
 func (c *Card) Close() error {
 	err := c.Proc.Stop(StopTimeout)
 	c.Reader.Close()
+	if c.rec != nil {
+		if werr := c.rec.flush(); err == nil {
+			err = werr
+		}
+	}
 	return err
 }
 

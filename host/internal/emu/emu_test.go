@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -92,6 +93,52 @@ func TestSanitizerReport(t *testing.T) {
 			p.out.Write([]byte(tc.output))
 			if got := p.SanitizerReport(); got != tc.want {
 				t.Errorf("SanitizerReport() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRecorder(t *testing.T) {
+	tests := []struct {
+		name  string
+		apdus [][]byte
+		want  []byte // nil: no file
+	}{
+		{"nothing sent", nil, nil},
+		{"two APDUs", [][]byte{{0x00, 0x84, 0x00, 0x00, 0x08}, {0x00, 0xA4}},
+			[]byte{0x00, 0x00, 0x05, 0x00, 0x84, 0x00, 0x00, 0x08, 0x00, 0x02, 0x00, 0xA4}},
+		{"an APDU past the limit is left out", [][]byte{{0x01}, make([]byte, CorpusMax)},
+			[]byte{0x00, 0x00, 0x01, 0x01}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := &recorder{dir: dir, buf: []byte{0x00}}
+			for _, a := range tc.apdus {
+				r.add(a)
+			}
+			if err := r.flush(); err != nil {
+				t.Fatal(err)
+			}
+			files, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == nil {
+				if len(files) != 0 {
+					t.Fatalf("%d files written, want none", len(files))
+				}
+				return
+			}
+			if len(files) != 1 {
+				t.Fatalf("%d files written, want 1", len(files))
+			}
+			got, err := os.ReadFile(filepath.Join(dir, files[0].Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tc.want) {
+				t.Fatalf("seed % X, want % X", got, tc.want)
 			}
 		})
 	}
