@@ -6,7 +6,8 @@
 //
 // It starts its own emulator on a fresh flash file, connected to a vpcd slot (slot 1 by
 // default, so that the end-to-end tests can keep slot 0), initialises it and then, until the
-// duration is over, draws operations at random: EC and RSA key generation, key deletion,
+// duration is over, draws operations at random (it holds the card exclusively, so no other
+// PC/SC application can interleave commands): EC and RSA key generation, key deletion,
 // ECDSA and RSA signatures (each verified with Go's crypto), RSA decryption of a ciphertext
 // made by Go, ECDH compared with Go's, data object writes, reads (compared with what was
 // written) and deletes, PIN changes (and back), and power cycles of the card: a clean
@@ -305,7 +306,9 @@ func (s *soak) powerOn(ctx context.Context) error {
 			return fmt.Errorf("card did not appear in %q within 15 s", s.reader)
 		}
 	}
-	tr, err := pcsc.Open(s.reader)
+	// Exclusive: another application's SELECT or reset would end the PIN session and show up
+	// here as errors that are not the card's.
+	tr, err := pcsc.OpenExclusive(s.reader)
 	if err != nil {
 		return err
 	}

@@ -136,11 +136,22 @@ type card struct {
 // Open connects to the first reader whose name contains readerSubstring and that holds a
 // card; an empty substring means any reader.
 func Open(readerSubstring string) (transport.Transport, error) {
+	return openShare(readerSubstring, C.SCARD_SHARE_SHARED)
+}
+
+// OpenExclusive is Open with exclusive access: no other application can connect to the card
+// (it gets SCARD_E_SHARING_VIOLATION) until Close, so none can select another application or
+// reset the card in between, which would end the PIN session.
+func OpenExclusive(readerSubstring string) (transport.Transport, error) {
+	return openShare(readerSubstring, C.SCARD_SHARE_EXCLUSIVE)
+}
+
+func openShare(readerSubstring string, share C.DWORD) (transport.Transport, error) {
 	ctx, err := establish()
 	if err != nil {
 		return nil, err
 	}
-	c, err := open(ctx, readerSubstring)
+	c, err := open(ctx, readerSubstring, share)
 	if err != nil {
 		C.SCardReleaseContext(ctx)
 		return nil, err
@@ -148,7 +159,7 @@ func Open(readerSubstring string) (transport.Transport, error) {
 	return c, nil
 }
 
-func open(ctx C.SCARDCONTEXT, sub string) (*card, error) {
+func open(ctx C.SCARDCONTEXT, sub string, share C.DWORD) (*card, error) {
 	readers, err := listReaders(ctx)
 	if err != nil {
 		return nil, err
@@ -181,7 +192,7 @@ func open(ctx C.SCARDCONTEXT, sub string) (*card, error) {
 	defer C.free(unsafe.Pointer(cname))
 	var h C.SCARDHANDLE
 	var proto C.DWORD
-	if err := check("SCardConnect", C.SCardConnect(ctx, cname, C.SCARD_SHARE_SHARED, C.SCARD_PROTOCOL_T1, &h, &proto)); err != nil {
+	if err := check("SCardConnect", C.SCardConnect(ctx, cname, share, C.SCARD_PROTOCOL_T1, &h, &proto)); err != nil {
 		return nil, fmt.Errorf("%w (reader %q)", err, reader)
 	}
 	c := &card{ctx: ctx, h: h, reader: reader, recv: make([]byte, recvBufSize)}

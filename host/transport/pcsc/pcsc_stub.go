@@ -18,3 +18,6 @@ func CardPresent(reader string) (bool, error) { return false, ErrUnavailable }
 
 // Open returns ErrUnavailable: this build has no PC/SC binding.
 func Open(readerSubstring string) (transport.Transport, error) { return nil, ErrUnavailable }
+
+// OpenExclusive fails: see ErrUnavailable.
+func OpenExclusive(readerSubstring string) (transport.Transport, error) { return nil, ErrUnavailable }
