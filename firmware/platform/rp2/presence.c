@@ -8,6 +8,7 @@
  * as for flash writes). Confirmation = press and release within the window (ext. spec 3.5).
  * The card task (core 1) blocks here; the USB core keeps sending CCID time extensions.
  */
+#include "hardware/gpio.h"
 #include "hardware/structs/ioqspi.h"
 #include "hardware/structs/sio.h"
 #include "hardware/sync.h"
