@@ -260,6 +260,24 @@ static void test_rescue(void)
     CHECK_EQ_INT(KT_TX(0x80, 0x1E, 0x03, 0x00, 0x00), 0x9000);
 }
 
+/* Option 0200: keys generated without a counter of their own get FFFFFFFE (ext. spec 4.5);
+ * an explicit tag 90 still wins; with the option off they stay unlimited. */
+static void test_counter_option(void)
+{
+    static const kt_type p256 = {"secp256r1", KT_EC, 0, MBEDTLS_ECP_DP_SECP256R1};
+    const uint8_t counter5[] = {0x90, 0x01, 0x05};
+    const kt_opts with5 = {.extra = counter5, .extra_len = sizeof(counter5)};
+    CHECK_EQ_INT(KT_TX(0x80, 0x64, 0x06, 0x00, 0x01, 0x02), 0x9000);
+    CHECK_EQ_INT(kt_generate(0x21, &p256, NULL), 0x9000);
+    CHECK_EQ_INT(kt_generate(0x22, &p256, &with5), 0x9000);
+    CHECK_EQ_INT(KT_TX(0x80, 0x64, 0x06, 0x00, 0x01, 0x00), 0x9000);
+    CHECK_EQ_INT(kt_generate(0x23, &p256, NULL), 0x9000);
+    CHECK_EQ_INT(kt_record_counter(0x21), 0xFFFFFFFEu);
+    CHECK_EQ_INT(kt_record_counter(0x22), 5);
+    CHECK_EQ_INT(kt_record_counter(0x23), 0xFFFFFFFFu);
+    kt_login();
+}
+
 /* No wall clock on this platform and not set since boot: the rescue read answers 6985 (3.4). */
 static void test_clock_unset(void)
 {
@@ -278,6 +296,7 @@ int main(void)
     test_clock_math();
     test_clock();
     test_presence();
+    test_counter_option();
     test_rescue();
     return CHECK_DONE();
 }
