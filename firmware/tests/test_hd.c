@@ -9,6 +9,7 @@
 #include "keys_common.h"
 
 #include "hd.h"
+#include "mbedtls/aes.h"
 #include "mbedtls/ecdsa.h"
 
 static size_t unhex(const char *h, uint8_t *out)
@@ -290,6 +291,60 @@ static void test_sealed(void)
     CHECK(!found);
 }
 
+/* HD symmetric cipher primitive (spec 2.6): the SLIP-21 node m/"SLIP-0021"/"Authentication key"
+ * has the published key 47194e93...; S = HMAC-SHA512(key, label) and AES-256-CBC are computed
+ * here with mbedTLS's primitives directly and compared with hsm_hd_cipher. */
+static void test_cipher(void)
+{
+    uint8_t seed[64], key[32], s512[64], want[64], got[64], back[64], iv[16];
+    unhex("c76c4ac4f4e4a00d6b274d5c39c700bb4a7ddc04fbc6f78e85ca75007b5b495f"
+          "74a9043eeb77bdd53aa6fc3a0e31462270316fa04b8c19114c8798706cd02ac8", seed);
+    unhex("47194e938ab24cc82bfa25f6486ed54bebe79c40ae2a5a32ea6db294d81861a6", key);
+    const uint8_t path[] = {0x04, 9, 'S', 'L', 'I', 'P', '-', '0', '0', '2', '1', 0x04, 18, 'A', 'u', 't', 'h',
+                            'e', 'n', 't', 'i', 'c', 'a', 't', 'i', 'o', 'n', ' ', 'k', 'e', 'y'};
+    hsm_hd_node n;
+    CHECK_EQ_INT(hsm_hd_master(HSM_HD_SYMMETRIC, seed, 64, &n), HSM_OK);
+    CHECK_EQ_INT(hsm_hd_derive(&n, path, sizeof(path), NULL, NULL), HSM_OK);
+    CHECK_MEM(n.b, key, 32);
+    const char label[] = "Enable labeling?E1D1";
+    uint8_t pt[64];
+    for (int i = 0; i < 64; i++) pt[i] = (uint8_t)(i * 7);
+    CHECK_EQ_INT(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA512), key, 32,
+                                 (const uint8_t *)label, strlen(label), s512), 0);
+    for (int with_iv = 0; with_iv < 2; with_iv++) {
+        mbedtls_aes_context aes;
+        mbedtls_aes_init(&aes);
+        memcpy(iv, with_iv ? (const uint8_t *)"0123456789abcdef" : s512 + 32, 16);
+        CHECK_EQ_INT(mbedtls_aes_setkey_enc(&aes, s512, 256), 0);
+        CHECK_EQ_INT(mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_ENCRYPT, 64, iv, pt, want), 0);
+        mbedtls_aes_free(&aes);
+        const uint8_t *ivp = with_iv ? (const uint8_t *)"0123456789abcdef" : NULL;
+        CHECK_EQ_INT(hsm_hd_cipher(&n, true, (const uint8_t *)label, strlen(label), ivp, with_iv ? 16 : 0,
+                                   pt, 64, got), HSM_OK);
+        CHECK_MEM(got, want, 64);
+        CHECK_EQ_INT(hsm_hd_cipher(&n, false, (const uint8_t *)label, strlen(label), ivp, with_iv ? 16 : 0,
+                                   got, 64, back), HSM_OK);
+        CHECK_MEM(back, pt, 64);
+    }
+    CHECK_EQ_INT(hsm_hd_cipher(&n, true, NULL, 0, NULL, 0, pt, 15, got), HSM_ERR_WRONG_LENGTH);
+    CHECK_EQ_INT(hsm_hd_cipher(&n, true, NULL, 0, iv, 8, pt, 16, got), HSM_ERR_WRONG_LENGTH);
+    hsm_hd_node e;
+    CHECK_EQ_INT(hsm_hd_master(HSM_HD_P256, seed, 16, &e), HSM_OK);
+    CHECK_EQ_INT(hsm_hd_cipher(&e, true, NULL, 0, NULL, 0, pt, 16, got), HSM_ERR_DATA);
+    /* Taking the session's node empties it. */
+    hsm_session s;
+    memset(&s, 0, sizeof(s));
+    hsm_hd_node t;
+    CHECK_EQ_INT(hsm_hd_take_node(&s, &t), HSM_ERR_CONDITIONS);
+    s.hd_type = HSM_HD_SYMMETRIC;
+    memcpy(s.hd_node, n.a, 32), memcpy(s.hd_node + 32, n.b, 32);
+    CHECK_EQ_INT(hsm_hd_take_node(&s, &t), HSM_OK);
+    CHECK(t.type == HSM_HD_SYMMETRIC && memcmp(t.b, key, 32) == 0);
+    CHECK_EQ_INT(s.hd_type, 0);
+    CHECK_EQ_INT(hsm_hd_take_node(&s, &t), HSM_ERR_CONDITIONS);
+    hsm_hd_node_wipe(&n), hsm_hd_node_wipe(&e), hsm_hd_node_wipe(&t);
+}
+
 int main(void)
 {
     kt_power_up();
@@ -298,5 +353,6 @@ int main(void)
     test_sign();
     test_errors();
     test_sealed();
+    test_cipher();
     return CHECK_DONE();
 }

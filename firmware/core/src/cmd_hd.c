@@ -121,13 +121,10 @@ int hsm_cmd_hd_sign(hsm_cmd *c)
             return rc; /* rejected before the HD step: the node stays */
         }
     }
-    if (c->s->hd_type == 0) {
-        return HSM_ERR_CONDITIONS;
+    rc = hsm_hd_take_node(c->s, &n); /* consumed by this use, success or failure */
+    if (rc != HSM_OK) {
+        return rc;
     }
-    n.type = c->s->hd_type;
-    memcpy(n.a, c->s->hd_node, 32);
-    memcpy(n.b, c->s->hd_node + 32, 32);
-    forget_node(c->s); /* consumed by this use, success or failure */
     rc = hsm_hd_sign(&n, a->data, a->nc, c->out, c->out_cap, &len);
     hsm_hd_node_wipe(&n);
     if (rc == HSM_OK && a->p1 != HSM_DEVICE_KEY_ID) {

@@ -13,6 +13,7 @@
 #include "hsm/store.h"
 #include "hsm/tlv.h"
 #include "ids.h"
+#include "mbedtls/aes.h"
 #include "mbedtls/bignum.h"
 #include "mbedtls/ecdsa.h"
 #include "mbedtls/ecp.h"
@@ -293,6 +294,47 @@ int hsm_hd_sign(const hsm_hd_node *node, const uint8_t *hash, size_t len, uint8_
     }
     mbedtls_ecdsa_free(&k); /* mbedTLS wipes d */
     return rc;
+}
+
+int hsm_hd_cipher(const hsm_hd_node *node, bool encrypt, const uint8_t *label, size_t label_len,
+                  const uint8_t *iv, size_t iv_len, const uint8_t *in, size_t len, uint8_t *out)
+{
+    if (node->type != HSM_HD_SYMMETRIC) {
+        return HSM_ERR_DATA;
+    }
+    if (len % 16 != 0 || (iv_len != 0 && iv_len != 16)) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    uint8_t k[64], ivb[16];
+    mbedtls_aes_context aes;
+    mbedtls_aes_init(&aes);
+    int rc = hmac512(node->b, 32, label, label_len, NULL, 0, k);
+    if (rc == HSM_OK) {
+        memcpy(ivb, iv_len ? iv : k + 32, 16);
+        int m = encrypt ? mbedtls_aes_setkey_enc(&aes, k, 256) : mbedtls_aes_setkey_dec(&aes, k, 256);
+        if (m == 0 && len > 0) {
+            m = mbedtls_aes_crypt_cbc(&aes, encrypt ? MBEDTLS_AES_ENCRYPT : MBEDTLS_AES_DECRYPT, len,
+                                      ivb, in, out);
+        }
+        rc = m == 0 ? HSM_OK : HSM_ERR_EXEC;
+    }
+    mbedtls_aes_free(&aes);
+    mbedtls_platform_zeroize(k, sizeof(k));
+    mbedtls_platform_zeroize(ivb, sizeof(ivb));
+    return rc;
+}
+
+int hsm_hd_take_node(hsm_session *s, hsm_hd_node *n)
+{
+    if (s->hd_type == 0) {
+        return HSM_ERR_CONDITIONS;
+    }
+    n->type = s->hd_type;
+    memcpy(n->a, s->hd_node, 32);
+    memcpy(n->b, s->hd_node + 32, 32);
+    mbedtls_platform_zeroize(s->hd_node, sizeof(s->hd_node));
+    s->hd_type = 0;
+    return HSM_OK;
 }
 
 static void serialise(const hsm_hd_node *n, uint8_t out[HSM_HD_NODE_SIZE])

@@ -14,6 +14,7 @@
 #ifndef HSM_HD_H
 #define HSM_HD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,18 @@ int hsm_hd_derive(hsm_hd_node *node, const uint8_t *path, size_t len, uint8_t *x
  * HSM_ERR_CONDITIONS for a SLIP-21 node. */
 int hsm_hd_sign(const hsm_hd_node *node, const uint8_t *hash, size_t len, uint8_t *out,
                 size_t cap, size_t *out_len);
+
+/* HD symmetric cipher (ext. spec 2.6, for CIPHER SYMMETRIC 78 P2 51/52 with the HD OID):
+ * S = HMAC-SHA512(node key, label); AES-256-CBC without padding, key S[0..31], IV = iv when
+ * iv_len is 16, S[32..47] when iv_len is 0. len must be a multiple of 16 (HSM_ERR_WRONG_LENGTH
+ * otherwise, and for an IV of another length). HSM_ERR_DATA (6A80) for a node that is not
+ * SLIP-21. out may equal in. */
+int hsm_hd_cipher(const hsm_hd_node *node, bool encrypt, const uint8_t *label, size_t label_len,
+                  const uint8_t *iv, size_t iv_len, const uint8_t *in, size_t len, uint8_t *out);
+
+/* Takes the node kept by 80 4A 10 out of the session (wiping it there): HSM_OK with *n set,
+ * or HSM_ERR_CONDITIONS when none is kept. The caller wipes *n. */
+int hsm_hd_take_node(hsm_session *s, hsm_hd_node *n);
 
 /* Sealed masters in the store. Saving needs open keys (HSM_ERR_EXEC otherwise, spec 2.1);
  * loading answers HSM_ERR_EXEC when the master is missing or does not authenticate. */
