@@ -37,6 +37,7 @@
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA384_C
 #define MBEDTLS_SHA512_C
+#define MBEDTLS_RIPEMD160_C /* BIP32 key fingerprints (HASH160), pico-hsm-extensions.md 2.4 */
 #define MBEDTLS_HKDF_C
 #define MBEDTLS_PKCS5_C
 

@@ -15,6 +15,8 @@
 #include "hsm/port/device.h"
 #include "hsm/port/entropy.h"
 #include "hsm/port/flash.h"
+#include "hsm/port/presence.h"
+#include "hsm/port/system.h"
 #include "mbedtls/sha256.h"
 #include "ram_port.h"
 
@@ -233,4 +235,68 @@ int hsm_port_flash_erase(uint32_t off)
     }
     memset(flash + off, 0xFF, HSM_FLASH_ERASE_SIZE);
     return HSM_OK;
+}
+
+/* ---- user presence and system (port/presence.h, port/system.h) ------------------------- */
+
+static int presence_answer;
+static uint32_t presence_calls, presence_timeout, reboots;
+static bool have_wall;
+static int64_t wall;
+
+void ram_port_set_presence(int answer)
+{
+    presence_answer = answer;
+    presence_calls = 0;
+    presence_timeout = 0;
+}
+
+uint32_t ram_port_presence_calls(void)
+{
+    return presence_calls;
+}
+
+uint32_t ram_port_presence_timeout(void)
+{
+    return presence_timeout;
+}
+
+int hsm_port_user_presence(uint32_t timeout_ms)
+{
+    presence_calls++;
+    presence_timeout = timeout_ms;
+    return presence_answer;
+}
+
+void ram_port_set_wallclock(bool have, int64_t unix_seconds)
+{
+    have_wall = have;
+    wall = unix_seconds;
+}
+
+bool hsm_port_wallclock(int64_t *unix_seconds)
+{
+    *unix_seconds = wall;
+    return have_wall;
+}
+
+uint8_t hsm_port_platform(void)
+{
+    return 0x03;
+}
+
+uint32_t hsm_port_firmware_size(void)
+{
+    return 0;
+}
+
+void hsm_port_reboot(bool bootsel)
+{
+    (void)bootsel;
+    reboots++;
+}
+
+uint32_t ram_port_reboots(void)
+{
+    return reboots;
 }

@@ -32,4 +32,14 @@ uint32_t ram_port_flash_erases(void);
 size_t ram_port_snapshot(uint8_t *buf, size_t cap);
 int ram_port_restore(const uint8_t *buf, size_t n);
 
+/* User presence: every wait answers `answer` (1 confirmed, 0 timed out) at once; the calls
+ * and the last timeout asked for are counted from here. */
+void ram_port_set_presence(int answer);
+uint32_t ram_port_presence_calls(void);
+uint32_t ram_port_presence_timeout(void);
+/* Wall clock: absent (the default, as on the devices) or fixed at unix_seconds. */
+void ram_port_set_wallclock(bool have, int64_t unix_seconds);
+/* Reboots requested since start. */
+uint32_t ram_port_reboots(void);
+
 #endif

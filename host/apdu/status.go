@@ -41,6 +41,8 @@ var (
 	ErrINSNotSupported       = StatusError{0x6D00}
 	ErrCLANotSupported       = StatusError{0x6E00}
 	ErrNoDiagnosis           = StatusError{0x6F00}
+	// ErrPresence: press-to-confirm timed out (pico-hsm-extensions.md 3.5).
+	ErrPresence = StatusError{0x6600}
 )
 
 // meanings holds the ISO 7816-4 text of the status words listed in section 2.19.
@@ -49,6 +51,7 @@ var meanings = map[uint16]string{
 	0x6282: "end of file reached before reading Ne bytes",
 	0x6400: "execution error",
 	0x6581: "memory failure",
+	0x6600: "user presence not confirmed (press-to-confirm timed out)",
 	0x6700: "wrong length",
 	0x6882: "secure messaging not supported",
 	0x6883: "last command of the chain expected",

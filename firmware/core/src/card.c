@@ -8,7 +8,9 @@
  *   4. row flags: application selected              -> 6D00 (no application answers it)
  *                 user PIN verified                  -> 6982
  *   5. Nc within the row's bounds                   -> 6700
- *   6. the handler; its error mapped by hsm_sw_from_err() (sw.c)
+ *   6. press-to-confirm for rows that use a private key, when the option is on -> 6600
+ *   7. the handler; its error mapped by hsm_sw_from_err() (sw.c)
+ * While the rescue applet is selected, everything but SELECT goes to rescue.c (CLA 80 only).
  * Response data is kept only when the handler succeeded.
  */
 #include "hsm/card.h"
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "extras.h"
 #include "hsm/devid.h"
 #include "hsm/err.h"
 #include "hsm/store.h"
@@ -40,11 +43,15 @@ static const hsm_cmd_row table[] = {
     {0xD7, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_update_binary},
     {0xE4, HSM_CMD_APP | HSM_CMD_USER, 0, 2, hsm_cmd_delete_file},
     {0x46, HSM_CMD_APP | HSM_CMD_USER, 1, 2048, hsm_cmd_generate_keypair},
-    {0x68, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_sign},
-    {0x62, HSM_CMD_APP | HSM_CMD_USER, 1, 1024, hsm_cmd_decipher},
+    {0x68, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 1, 65535, hsm_cmd_sign},
+    {0x62, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 1, 1024, hsm_cmd_decipher},
     {0x52, HSM_CMD_APP, 0, 1024, hsm_cmd_key_domain},
-    {0x72, HSM_CMD_APP | HSM_CMD_USER, 0, 0, hsm_cmd_wrap_key},
+    {0x72, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 0, 0, hsm_cmd_wrap_key},
     {0x74, HSM_CMD_APP | HSM_CMD_USER, 0, 65535, hsm_cmd_unwrap_key},
+    /* Pico HSM extensions: HD keys (ext. spec 2), EXTRAS (3.1; it checks PIN and presence
+     * itself, in the spec's order). */
+    {0x4A, HSM_CMD_APP, 0, 1024, hsm_cmd_hd},
+    {0x64, HSM_CMD_APP, 0, 255, hsm_cmd_extras},
 };
 
 static hsm_session session;
@@ -108,6 +115,9 @@ static int check_cla(uint8_t cla)
 static int dispatch(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
+    if (c->s->rescue_selected && a->ins != 0xA4) {
+        return a->cla == 0x80 ? hsm_rescue_dispatch(c) : HSM_ERR_CLA;
+    }
     int rc = check_cla(a->cla);
     if (rc != HSM_OK) {
         return rc;
@@ -125,6 +135,12 @@ static int dispatch(hsm_cmd *c)
         }
         if (a->nc < row->min_nc || a->nc > row->max_nc) {
             return HSM_ERR_WRONG_LENGTH;
+        }
+        if (row->flags & HSM_CMD_PRESENCE) {
+            rc = hsm_presence_confirm();
+            if (rc != HSM_OK) {
+                return rc;
+            }
         }
         return row->fn(c);
     }

@@ -27,6 +27,9 @@ typedef struct {
     bool keys_open;       /* mkek and objkey are valid */
     uint8_t mkek[32];     /* master key-encryption key, recovered from a PIN */
     uint8_t objkey[32];   /* AES-256-GCM key for objects at rest, derived from the MKEK */
+    bool rescue_selected; /* the rescue applet is the current one (rescue.c) */
+    uint8_t hd_type;      /* HD node kept for the next HD SIGN (ext. spec 2.6); 0 = none */
+    uint8_t hd_node[64];  /* its 64 secret bytes (hd.h layout), wiped when used */
 } hsm_session;
 
 void hsm_session_clear(hsm_session *s);
@@ -51,6 +54,7 @@ typedef int (*hsm_handler)(hsm_cmd *c);
 enum {
     HSM_CMD_APP = 1u << 0,  /* only while the SmartCard-HSM application is selected */
     HSM_CMD_USER = 1u << 1, /* only after the user PIN was verified in this session (6982) */
+    HSM_CMD_PRESENCE = 1u << 2, /* waits for the user when press-to-confirm is on (presence.c) */
 };
 
 typedef struct {
@@ -83,5 +87,11 @@ int hsm_cmd_decipher(hsm_cmd *c);
 int hsm_cmd_key_domain(hsm_cmd *c);
 int hsm_cmd_wrap_key(hsm_cmd *c);
 int hsm_cmd_unwrap_key(hsm_cmd *c);
+int hsm_cmd_hd(hsm_cmd *c);
+int hsm_cmd_hd_sign(hsm_cmd *c);
+int hsm_cmd_extras(hsm_cmd *c);
+/* The rescue applet (rescue.c): its SELECT answer and its own command set. */
+int hsm_rescue_select(hsm_cmd *c);
+int hsm_rescue_dispatch(hsm_cmd *c);
 
 #endif

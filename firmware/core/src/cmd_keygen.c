@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "extras.h"
 #include "hsm/devid.h"
 #include "hsm/err.h"
 #include "hsm/store.h"
@@ -97,6 +98,10 @@ static int parse(const hsm_apdu *a, request *r)
     int rc;
     memset(r, 0, sizeof(*r));
     r->spec.counter = HSM_KEY_UNLIMITED;
+    uint16_t opt = 0;
+    if (hsm_options_get(&opt) == HSM_OK && (opt & HSM_OPT_COUNTER_ALL)) {
+        r->spec.counter = 0xFFFFFFFEu; /* option 0200: every new key counts (ext. spec 4.5) */
+    }
     hsm_tlv_reader_init(&rd, a->data, a->nc);
     while ((rc = hsm_tlv_next(&rd, &t)) == 1) {
         switch (t.tag) {

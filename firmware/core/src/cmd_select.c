@@ -2,7 +2,8 @@
  * cmd_select.c — SELECT (A4), spec 2.1 and 1.3.
  *
  * P1 04: by DF name. The SmartCard-HSM AID makes the application current and clears the
- *        session (OpenSC's logout); any other name answers 6A82 and changes nothing.
+ *        session (OpenSC's logout); the rescue applet's AID makes that one current (rescue.c);
+ *        any other name answers 6A82 and changes nothing.
  * P1 00: by FID inside the application; the file becomes the current EF.
  * P1 08: by path from the MF; no such files exist here (only probes use it): 6A82.
  * P2 00 or 04 returns the FCP, 0C returns nothing. No Le also returns nothing (ISO case 3).
@@ -19,6 +20,8 @@
 
 static const uint8_t sc_hsm_aid[] = {0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01,
                                      0x81, 0xC3, 0x1F, 0x02, 0x01};
+
+static const uint8_t rescue_aid[] = {0xA0, 0x58, 0x3F, 0xC1, 0x9B, 0x7E, 0x4F, 0x21};
 
 static bool want_fcp(const hsm_cmd *c)
 {
@@ -69,6 +72,9 @@ int hsm_cmd_select(hsm_cmd *c)
     }
     switch (a->p1) {
     case 0x04:
+        if (a->nc == sizeof(rescue_aid) && memcmp(a->data, rescue_aid, a->nc) == 0) {
+            return hsm_rescue_select(c); /* the rescue applet (ext. spec 3.9) */
+        }
         if (a->nc != sizeof(sc_hsm_aid) || memcmp(a->data, sc_hsm_aid, a->nc) != 0) {
             return HSM_ERR_NOT_FOUND;
         }

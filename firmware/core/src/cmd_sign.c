@@ -5,11 +5,15 @@
  */
 #include "cmd.h"
 #include "hsm/err.h"
+#include "hd.h"
 #include "keys.h"
 
 int hsm_cmd_sign(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
+    if (a->p2 == HSM_HD_ALG_SIGN) {
+        return hsm_cmd_hd_sign(c); /* signature with the selected HD node (ext. spec 2.6) */
+    }
     size_t n = 0;
     int rc = hsm_key_sign(c->s, a->p1, a->p2, a->data, a->nc, c->out, c->out_cap, &n);
     c->out_len = rc == HSM_OK ? n : 0;

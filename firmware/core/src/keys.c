@@ -616,6 +616,17 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
     return rc;
 }
 
+int hsm_key_slot_policy(const hsm_session *s, uint8_t id, uint8_t alg, bool spend_one)
+{
+    key k;
+    int rc = load(s, id, &k);
+    if (rc == HSM_OK) rc = check_alg_list(&k, alg);
+    if (rc == HSM_OK && k.spec.counter == 0) rc = HSM_ERR_REF_UNUSABLE;
+    if (rc == HSM_OK && spend_one) rc = spend(s, id, &k);
+    key_free(&k);
+    return rc;
+}
+
 /* ---- DECIPHER ----------------------------------------------------------------------------- */
 
 static int rsa_decipher(const hsm_session *s, uint8_t id, key *k, uint8_t alg, const uint8_t *in,

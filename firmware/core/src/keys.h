@@ -59,6 +59,11 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
 int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *in,
                      size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
+/* The policy of slot id for an operation that does not use its key (HD signature, ext. spec
+ * 2.6): the key exists (6A82), alg is in its list, uses are left; with spend, one use is
+ * spent and persisted. */
+int hsm_key_slot_policy(const hsm_session *s, uint8_t id, uint8_t alg, bool spend_one);
+
 /* ---- key blobs (DKEK wrap/unwrap, core spec 4.4; the framing is dkek.c's) ---------------- */
 
 #define HSM_BLOB_RSA 0x05u     /* d, n, e */

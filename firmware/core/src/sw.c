@@ -28,6 +28,7 @@ uint16_t hsm_sw_from_err(int err, unsigned tries)
     case HSM_ERR_EXEC: return 0x6400;
     case HSM_ERR_FLASH: return 0x6581;
     case HSM_ERR_ENTROPY: return 0x6400;
+    case HSM_ERR_PRESENCE: return 0x6600;
     case HSM_ERR_VERIFY_FAILED: return (uint16_t)(0x63C0 | (tries > 15 ? 15 : tries));
     default: return 0x6F00;
     }

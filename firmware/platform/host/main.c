@@ -7,7 +7,9 @@
  * reader is absent or after it went away (pcscd restarted). While connected it blocks in read:
  * an idle emulator uses no CPU. TCP_NODELAY on, and TCP_QUICKACK re-armed after every receive
  * (vpcd.c; the kernel clears it), so no round trip waits for Nagle's algorithm or a delayed ACK.
- * SIGTERM / SIGINT end it cleanly and promptly, whatever it is waiting for.
+ * SIGTERM / SIGINT end it cleanly and promptly, whatever it is waiting for. SIGUSR1 presses the
+ * button while a command waits for the user (press-to-confirm; presence.c documents the
+ * PICO_HSM_BUTTON and PICO_HSM_BUTTON_TIMEOUT_MS environment variables).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "flash_file.h"
+#include "host_presence.h"
 #include "hsm/apdu.h"
 #include "hsm/card.h"
 #include "hsm/store.h"
@@ -43,6 +46,7 @@ static void on_signal(int sig)
     (void)sig;
     int saved = errno;
     stop = true;
+    hsm_host_presence_interrupt();
     if (wake[1] >= 0) {
         ssize_t w = write(wake[1], "x", 1);
         (void)w;
@@ -180,6 +184,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    hsm_host_presence_init(); /* SIGUSR1 = the button (presence.c) */
 
     if (hsm_host_flash_open(flash, HSM_HOST_FLASH_DEFAULT_SIZE) != 0) {
         return 1;

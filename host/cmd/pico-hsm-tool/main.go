@@ -13,6 +13,8 @@
 //	pico-hsm-tool dkek create-share|import|status ...
 //	pico-hsm-tool sign|decrypt --id N --alg ALG -i IN [-o OUT]
 //	pico-hsm-tool derive --id N --peer FILE [-o OUT]
+//	pico-hsm-tool hd master|derive|sign ...
+//	pico-hsm-tool clock get|set, options get|set, rescue info|memory|reboot
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
 // and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
@@ -85,6 +87,21 @@ commands:
   derive --pin PIN --id N --peer FILE [-o OUT]  ECDH with a peer key (PEM or DER
                                                 SubjectPublicKeyInfo, or the raw point)
 
+  hd master --pin PIN --id N --type secp256k1|p256|slip21 [--seed HEX]
+                                                create HD master N (0..9) from the seed, or
+                                                from 64 random bytes drawn by the device
+  hd derive --pin PIN --id N [--path PATH | --label L ...]
+                                                print the xpub of a BIP32/SLIP-10 node (PATH
+                                                like m/44h/0h/0h/0/1), or the SLIP-21 hashes
+  hd sign --pin PIN --id N --path PATH -i DIGEST [-o OUT]
+                                                ECDSA with a derived node over DIGEST (e.g. a
+                                                SHA-256 hash); DER output
+  clock get|set --pin PIN [--time RFC3339|now]  read or set the device clock (UTC)
+  options get|set --pin PIN [button|counter on|off]
+                                                show or change the press-to-confirm (button)
+                                                and usage-counter-for-all-keys options
+  rescue info|memory|reboot [--bootloader]      the rescue applet: platform, product,
+                                                version, chip id; memory report; reboot
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
 rsa-pss-sha1..sha512 41-45, ecdsa 70, ecdsa-sha1..sha512 71-75, rsa-decrypt-raw 21,
@@ -137,15 +154,30 @@ func init() {
 		"sign":        {"sign [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdSign},
 		"decrypt":     {"decrypt [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdDecrypt},
 		"derive":      {"derive [--reader NAME] [--pin PIN] --id N --peer FILE [-o OUT]", cmdDerive},
+		"hd master": {"hd master [--reader NAME] [--pin PIN] --id N --type secp256k1|p256|slip21 [--seed HEX]",
+			cmdHDMaster},
+		"hd derive":     {"hd derive [--reader NAME] [--pin PIN] --id N [--path PATH | --label L ...]", cmdHDDerive},
+		"hd sign":       {"hd sign [--reader NAME] [--pin PIN] --id N --path PATH -i DIGEST [-o OUT]", cmdHDSign},
+		"clock get":     {"clock get [--reader NAME] [--pin PIN]", cmdClockGet},
+		"clock set":     {"clock set [--reader NAME] [--pin PIN] [--time RFC3339|now]", cmdClockSet},
+		"options get":   {"options get [--reader NAME] [--pin PIN]", cmdOptionsGet},
+		"options set":   {"options set [--reader NAME] [--pin PIN] button|counter on|off", cmdOptionsSet},
+		"rescue info":   {"rescue info [--reader NAME]", cmdRescueInfo},
+		"rescue memory": {"rescue memory [--reader NAME]", cmdRescueMemory},
+		"rescue reboot": {"rescue reboot [--reader NAME] [--bootloader]", cmdRescueReboot},
 	}
 }
 
 // groups are the commands named by two words; the value lists the second words.
 var groups = map[string]string{
-	"pin":   "status, verify, change or unblock",
-	"files": "list, read, write or delete",
-	"keys":  "list, generate, delete, wrap, unwrap or import",
-	"dkek":  "create-share, import or status",
+	"pin":     "status, verify, change or unblock",
+	"files":   "list, read, write or delete",
+	"keys":    "list, generate, delete, wrap, unwrap or import",
+	"dkek":    "create-share, import or status",
+	"hd":      "master, derive or sign",
+	"clock":   "get or set",
+	"options": "get or set",
+	"rescue":  "info, memory or reboot",
 }
 
 // usageError marks a mistake in the command line: exit status 2.

@@ -35,6 +35,7 @@ typedef enum {
     HSM_ERR_ENTROPY = -21,          /* 6400 entropy source failed its health test */
     HSM_ERR_VERIFY_FAILED = -22,    /* 63Cx with x = tries left, see hsm_sw_from_err() */
     HSM_ERR_INTERNAL = -23,         /* 6F00 no precise diagnosis */
+    HSM_ERR_PRESENCE = -40,         /* 6600 press-to-confirm timed out (ext. spec 3.5) */
 } hsm_err;
 
 /* ISO 7816-4 status word for `err`; `tries` is used only by HSM_ERR_VERIFY_FAILED (0..15). */

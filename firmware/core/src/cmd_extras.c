@@ -1,0 +1,118 @@
+/*
+ * cmd_extras.c — EXTRAS (80 64), pico-hsm-extensions.md 3.1-3.4, with the legacy
+ * sub-commands of 3.3 that pico-hsm-tool.py and pypicohsm still send.
+ *
+ * Order of checks (3.1): user authenticated (6982; not for 1B PHY and 05 memory), the
+ * press-to-confirm wait (6600), then the sub-command:
+ *   06 options    read (no data) / write the dynamic byte (1 byte; more -> 6700); P2 != 00 -> 6A86
+ *   0A date/time  read (no data) / set (8 bytes; other lengths -> 6700); P2 != 00 -> 6A86
+ *   1B PHY        read the record (no data) / set field P2: 00 VID|PID (4), 04 LED GPIO (1),
+ *                 05 LED brightness (1), 06 PHY options (2); other lengths 6700, fields 6A86
+ *   05 memory     free, used, total, objects, flash size: five 4-byte big-endian words
+ *   FB reboot     no data (else 6700); answers, then reboots (the emulator resets the card)
+ *   3A secure lock, 4C OTP and anything else -> 6A86 (OTP must stay unavailable, 3.3)
+ */
+#include <string.h>
+
+#include "cmd.h"
+#include "extras.h"
+#include "hsm/err.h"
+#include "hsm/port/flash.h"
+#include "hsm/port/system.h"
+#include "hsm/store.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+void hsm_extras_memory(uint8_t out[20])
+{
+    hsm_store_stats st;
+    hsm_store_get_stats(&st);
+    uint32_t used = st.live_bytes < st.capacity ? st.live_bytes : st.capacity;
+    put32(out, st.capacity - used);
+    put32(out + 4, used);
+    put32(out + 8, st.capacity);
+    put32(out + 12, st.live_objects);
+    put32(out + 16, hsm_port_flash_size());
+}
+
+static int options(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->p2 != 0x00) return HSM_ERR_P1P2;
+    if (a->nc > 1) return HSM_ERR_WRONG_LENGTH;
+    if (a->nc == 1) return hsm_options_set_dynamic(a->data[0]);
+    uint16_t opt;
+    int rc = hsm_options_get(&opt);
+    const uint8_t b[2] = {(uint8_t)(opt >> 8), (uint8_t)opt};
+    return rc == HSM_OK ? hsm_cmd_out(c, b, sizeof(b)) : rc;
+}
+
+static int datetime(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->p2 != 0x00) return HSM_ERR_P1P2;
+    if (a->nc == 8) {
+        hsm_clock_set(hsm_clock_from_tm(a->data));
+        return HSM_OK;
+    }
+    if (a->nc != 0) return HSM_ERR_WRONG_LENGTH;
+    int64_t t;
+    uint8_t tm[8];
+    (void)hsm_clock_get(&t); /* legacy: answers even before a host set the clock */
+    hsm_clock_to_tm(t, tm);
+    return hsm_cmd_out(c, tm, sizeof(tm));
+}
+
+static int phy(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->nc == 0) {
+        uint8_t rec[HSM_PHY_MAX];
+        size_t n = 0;
+        int rc = hsm_phy_read(rec, sizeof(rec), &n);
+        return rc == HSM_OK ? hsm_cmd_out(c, rec, n) : rc;
+    }
+    size_t want;
+    switch (a->p2) {
+    case 0x00: want = 4; break;
+    case 0x04: want = 1; break;
+    case 0x05: want = 1; break;
+    case 0x06: want = 2; break;
+    default: return HSM_ERR_P1P2;
+    }
+    if (a->nc != want) return HSM_ERR_WRONG_LENGTH;
+    return hsm_phy_set_field(a->p2, a->data, a->nc);
+}
+
+int hsm_cmd_extras(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    const bool open = a->p1 == 0x1B || a->p1 == 0x05;
+    if (!open && !c->s->user_verified && !c->s->so_verified) {
+        return HSM_ERR_SECURITY;
+    }
+    int rc = hsm_presence_confirm();
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    switch (a->p1) {
+    case 0x06: return options(c);
+    case 0x0A: return datetime(c);
+    case 0x1B: return phy(c);
+    case 0x05: {
+        uint8_t m[20];
+        hsm_extras_memory(m);
+        return hsm_cmd_out(c, m, sizeof(m));
+    }
+    case 0xFB:
+        if (a->nc != 0) return HSM_ERR_WRONG_LENGTH;
+        hsm_port_reboot(false);
+        hsm_session_clear(c->s);
+        return HSM_OK;
+    default:
+        return HSM_ERR_P1P2;
+    }
+}
