@@ -27,7 +27,7 @@ hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 
 # Suites contributed by other parts of the tree.
-foreach(suite ccid_tests entropy_tests cvc_tests)
+foreach(suite ccid_tests entropy_tests cvc_tests board_tests)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
     include(${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
   endif()
