@@ -247,8 +247,29 @@ static void test_serialise(void)
     }
 }
 
+/* What the boot does with each answer of the store. */
+static void test_boot_record(void)
+{
+    hsm_phy p;
+    CHECK(hsm_phy_boot_record(HSM_ERR_NOT_FOUND, NULL, 0, &p)); /* no record: defaults */
+    CHECK_EQ_INT(p.present, 0);
+    CHECK(hsm_phy_boot_record(HSM_OK, full, sizeof(full), &p));
+    CHECK_EQ_INT(p.vid, 0x1209);
+    CHECK(hsm_phy_boot_record(HSM_OK, full, 0, &p)); /* an empty record: defaults */
+    CHECK_EQ_INT(p.present, 0);
+    /* rescue: unreadable, torn, or longer than any writer stores */
+    CHECK(!hsm_phy_boot_record(HSM_ERR_FLASH, full, sizeof(full), &p));
+    CHECK_EQ_INT(p.present, 0);
+    CHECK_EQ_INT(p.vid, 0x2E8A);
+    CHECK(!hsm_phy_boot_record(HSM_OK, full, sizeof(full) - 1, &p));
+    CHECK_EQ_INT(p.present, 0);
+    CHECK(!hsm_phy_boot_record(HSM_OK, full, HSM_PHY_MAX + 1, &p));
+    CHECK_EQ_INT(p.present, 0);
+}
+
 int main(void)
 {
+    test_boot_record();
     test_defaults();
     test_full_record();
     test_skipped_fields();

@@ -175,6 +175,18 @@ int hsm_phy_parse(const uint8_t *p, size_t n, hsm_phy *out)
     return rc;
 }
 
+bool hsm_phy_boot_record(int store_rc, const uint8_t *rec, size_t n, hsm_phy *out)
+{
+    hsm_phy_defaults(out);
+    if (store_rc == HSM_ERR_NOT_FOUND) {
+        return true;
+    }
+    if (store_rc != HSM_OK || n > HSM_PHY_MAX) {
+        return false;
+    }
+    return hsm_phy_parse(rec, n, out) == HSM_OK;
+}
+
 int hsm_phy_validate(const uint8_t *p, size_t n)
 {
     if (p == NULL || n == 0 || n > HSM_PHY_MAX) {

@@ -66,25 +66,16 @@ static uint64_t last_time_extension_ms;
 static hsm_phy boot_phy;   /* written by core 1 before ready_q, then read-only */
 static bool boot_phy_usable; /* false: unreadable or unparsable record -> rescue identity */
 
-/* Reads EF E020 from the store (core 1). No record is fine (defaults). */
+/* Reads EF E020 from the store (core 1); hsm_phy_boot_record() decides. */
 static void phy_load(void) {
     static uint8_t rec[HSM_PHY_MAX];
     size_t total = 0, n = 0;
     int rc = hsm_store_size(HSM_PHY_FILE_ID, &total);
-    if (rc == HSM_ERR_NOT_FOUND) {
-        hsm_phy_defaults(&boot_phy);
-        boot_phy_usable = true;
-        return;
-    }
     if (rc == HSM_OK && total <= sizeof rec)
         rc = hsm_store_read(HSM_PHY_FILE_ID, 0, rec, sizeof rec, &n);
     else if (rc == HSM_OK)
-        rc = HSM_ERR_DATA; /* longer than any record a writer may store */
-    if (rc == HSM_OK)
-        rc = hsm_phy_parse(rec, n, &boot_phy);
-    else
-        hsm_phy_defaults(&boot_phy);
-    boot_phy_usable = rc == HSM_OK;
+        n = total; /* too long for any writer: refused below */
+    boot_phy_usable = hsm_phy_boot_record(rc, rec, n, &boot_phy);
 }
 
 static void core1_main(void) {

@@ -119,6 +119,13 @@ void hsm_phy_defaults(hsm_phy *phy);
  * HSM_OK, with defaults only on HSM_ERR_DATA. n == 0 (no record) is HSM_OK with defaults. */
 int hsm_phy_parse(const uint8_t *p, size_t n, hsm_phy *out);
 
+/* The boot-time decision on what the store answered for EF E020: store_rc HSM_OK with the
+ * record in rec/n (n = its full length), HSM_ERR_NOT_FOUND (no record: defaults), or any other
+ * error (unreadable). Fills out (defaults unless a record parsed) and returns true when the
+ * boot may use it — false (a rescue boot) for an unreadable record, one longer than
+ * HSM_PHY_MAX, or one hsm_phy_parse() refuses. */
+bool hsm_phy_boot_record(int store_rc, const uint8_t *rec, size_t n, hsm_phy *out);
+
 /* The writer's check (see above): HSM_OK or HSM_ERR_DATA (bad entry or value) or
  * HSM_ERR_WRONG_LENGTH (empty, or longer than HSM_PHY_MAX). */
 int hsm_phy_validate(const uint8_t *p, size_t n);
