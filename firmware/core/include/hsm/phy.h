@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define HSM_PHY_FILE_ID 0xE020u
-#define HSM_PHY_MAX 128u /* largest record a writer may store; the known fields take 58 */
+#define HSM_PHY_MAX 128u /* largest record a writer may store; the known fields take 66 */
 
 /* Defaults (spec 3.5, 3.6). */
 #define HSM_PHY_DEFAULT_VID 0x2E8Au
