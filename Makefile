@@ -48,17 +48,20 @@ tool: deps
 	  && $(GO) build -o ../$(SOAK) ./cmd/pico-hsm-soak
 
 # ---- RP2040 / RP2350 firmware ----------------------------------------------------------------
+# USB identity of the image: make firmware VIDPID=NitroHSM (presets in platform/rp2/CMakeLists.txt)
+# or USB_VID=0x1209 USB_PID=0x0001; passed every time, so an unset one returns to 2E8A:10FD.
+USB_ID_FLAGS = -DVIDPID=$(VIDPID) -DUSB_VID=$(USB_VID) -DUSB_PID=$(USB_PID)
 firmware: firmware-rp2040 firmware-rp2350
 
 firmware-rp2040: deps tool
-	cmake -S firmware/platform/rp2 -B $(BUILD)/rp2040 -G Ninja -DPICO_BOARD=pico -DPICO_PLATFORM=rp2040
+	cmake -S firmware/platform/rp2 -B $(BUILD)/rp2040 -G Ninja -DPICO_BOARD=pico -DPICO_PLATFORM=rp2040 $(USB_ID_FLAGS)
 	cmake --build $(BUILD)/rp2040
 	$(TOOL) uf2 --family rp2040 -o $(BUILD)/rp2040/pico_hsm.uf2 $(BUILD)/rp2040/pico_hsm.elf
 	cp $(BUILD)/rp2040/pico_hsm.uf2 $(BUILD)/rp2040/pico-hsm-rp2040-pico.uf2
 	scripts/size-report $(BUILD)/rp2040 rp2040
 
 firmware-rp2350: deps tool
-	cmake -S firmware/platform/rp2 -B $(BUILD)/rp2350 -G Ninja -DPICO_BOARD=pico2 -DPICO_PLATFORM=rp2350-arm-s
+	cmake -S firmware/platform/rp2 -B $(BUILD)/rp2350 -G Ninja -DPICO_BOARD=pico2 -DPICO_PLATFORM=rp2350-arm-s $(USB_ID_FLAGS)
 	cmake --build $(BUILD)/rp2350
 	$(TOOL) uf2 --family rp2350 -o $(BUILD)/rp2350/pico_hsm.uf2 $(BUILD)/rp2350/pico_hsm.elf
 	cp $(BUILD)/rp2350/pico_hsm.uf2 $(BUILD)/rp2350/pico-hsm-rp2350-pico2.uf2

@@ -24,11 +24,13 @@ hsm_unit_test(dkek)
 # Pico HSM extensions: HD keys (ext. spec 2); EXTRAS, press-to-confirm, rescue applet (3).
 hsm_unit_test(hd)
 hsm_unit_test(extras)
+# PHY record EF E020 (extensions spec 3.6): parse, validate, serialise, VID/PID + rescue.
+hsm_unit_test(phy)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 
 # Suites contributed by other parts of the tree.
-foreach(suite ccid_tests entropy_tests cvc_tests)
+foreach(suite ccid_tests entropy_tests cvc_tests board_tests)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
     include(${CMAKE_CURRENT_LIST_DIR}/${suite}.cmake)
   endif()
