@@ -45,6 +45,9 @@ static const hsm_cmd_row table[] = {
     {0x52, HSM_CMD_APP, 0, 1024, hsm_cmd_key_domain},
     {0x72, HSM_CMD_APP | HSM_CMD_USER, 0, 0, hsm_cmd_wrap_key},
     {0x74, HSM_CMD_APP | HSM_CMD_USER, 0, 65535, hsm_cmd_unwrap_key},
+    {0x48, HSM_CMD_APP | HSM_CMD_USER, 0, 1024, hsm_cmd_generate_sym},
+    {0x78, HSM_CMD_APP | HSM_CMD_USER, 0, 65535, hsm_cmd_cipher_sym},
+    {0x76, HSM_CMD_APP | HSM_CMD_USER, 1, 65535, hsm_cmd_derive_ec},
 };
 
 static hsm_session session;

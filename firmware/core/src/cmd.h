@@ -83,5 +83,8 @@ int hsm_cmd_decipher(hsm_cmd *c);
 int hsm_cmd_key_domain(hsm_cmd *c);
 int hsm_cmd_wrap_key(hsm_cmd *c);
 int hsm_cmd_unwrap_key(hsm_cmd *c);
+int hsm_cmd_generate_sym(hsm_cmd *c);
+int hsm_cmd_cipher_sym(hsm_cmd *c);
+int hsm_cmd_derive_ec(hsm_cmd *c);
 
 #endif
