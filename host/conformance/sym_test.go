@@ -395,6 +395,44 @@ func random(t *testing.T, n int) []byte {
 	return b
 }
 
+// PBES2 (RFC 8018 6.2) with PBKDF2-HMAC-SHA256 and AES-CBC: the device's ciphertext is what
+// x/crypto's PBKDF2 and crypto/aes give with PKCS#7 padding; bad padding and bad parameters
+// answer 6700 with no data.
+func TestSymPBES2(t *testing.T) {
+	cl, k := symCard(t)
+	ctx := genCtx(t)
+	pw := []byte("passwordPASSWORDpassword")
+	importKey(t, cl, k, 1, pw, nil)
+	for _, bits := range []int{128, 192, 256} {
+		for _, n := range []int{0, 15, 16, 100} {
+			salt, iv, pt := random(t, 8), random(t, 16), random(t, n)
+			params, err := hsm.PBES2Params(crypto.SHA256, salt, 1000, bits, iv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := pbkdf2.Key(pw, salt, 1000, bits/8, sha256.New)
+			pad := 16 - n%16
+			padded := append(bytes.Clone(pt), bytes.Repeat([]byte{byte(pad)}, pad)...)
+			want := refAES(t, hsm.ModeCBC, key, iv, nil, padded, true)
+			got, err := cl.PBES2Encrypt(ctx, 1, params, pt)
+			wantBytes(t, fmt.Sprintf("PBES2 AES-%d encrypt %d bytes", bits, n), got, err, want)
+			got, err = cl.PBES2Decrypt(ctx, 1, params, want)
+			wantBytes(t, fmt.Sprintf("PBES2 AES-%d decrypt %d bytes", bits, n), got, err, pt)
+		}
+	}
+	params, _ := hsm.PBES2Params(crypto.SHA256, []byte("salt"), 1000, 256, make([]byte, 16))
+	bad := refAES(t, hsm.ModeCBC, pbkdf2.Key(pw, []byte("salt"), 1000, 32, sha256.New), make([]byte, 16), nil,
+		bytes.Repeat([]byte{0x11}, 16), true) // padding byte 11: invalid
+	got, err := cl.PBES2Decrypt(ctx, 1, params, bad)
+	wantSW(t, "PBES2 bad padding", got, err, 0x6700)
+	huge, _ := hsm.PBES2Params(crypto.SHA256, []byte("salt"), 1000000, 256, make([]byte, 16))
+	huge = bytes.Replace(huge, []byte{0x02, 0x03, 0x0F, 0x42, 0x40}, []byte{0x02, 0x03, 0x0F, 0x42, 0x41}, 1)
+	got, err = cl.PBES2Encrypt(ctx, 1, huge, []byte("x"))
+	wantSW(t, "PBES2 with 1000001 iterations", got, err, 0x6700)
+	got, err = cl.PBES2Encrypt(ctx, 1, nil, []byte("x"))
+	wantSW(t, "PBES2 without parameters", got, err, 0x6700)
+}
+
 // Every mode and key size: imported random keys give what Go's implementation gives, in both
 // directions; CCM has no Go reference and is checked by its KAT and the round trips below.
 func TestSymRandomAgainstGo(t *testing.T) {

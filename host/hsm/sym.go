@@ -92,6 +92,7 @@ var (
 	oidHMACPrefix = []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x02}
 	oidHKDFPrefix = []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x03}
 	oidPBKDF2     = []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C}
+	oidPBES2      = []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D}
 	oidX963       = []byte{0x2B, 0x81, 0x05, 0x10, 0x86, 0x48, 0x3F}
 	oidAESPrefix  = []byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01}
 	oidXTSPrefix  = []byte{0x2B, 0x6F, 0x02, 0x8C, 0x53, 0x00, 0x00, 0x01}
@@ -319,6 +320,42 @@ func (c *Client) PBKDF2(ctx context.Context, id byte, h crypto.Hash, salt []byte
 	params = tlv.Append(params, 0x02, iter)
 	params = tlv.Append(params, 0x30, tlv.Encode(0x06, prf))
 	return c.CipherSym(ctx, id, AlgCipherEncrypt, extended(oidPBKDF2, params, CipherParams{}), n)
+}
+
+// PBES2Params returns the contents of a PBES2-params SEQUENCE (RFC 8018 A.4) for PBKDF2 with
+// HMAC-h (salt, iterations) and AES-CBC with a key of keyBits (128, 192, 256) and iv (16 bytes,
+// PKCS#7 padding): what PBES2Encrypt and PBES2Decrypt take.
+func PBES2Params(h crypto.Hash, salt []byte, iterations int, keyBits int, iv []byte) ([]byte, error) {
+	prf, err := HMACOID(h)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := AESOID(ModeCBC, keyBits)
+	if err != nil {
+		return nil, err
+	}
+	if iterations < 1 || iterations > 1000000 || len(iv) != 16 {
+		return nil, fmt.Errorf("PBES2 parameters: %d iterations, IV of %d bytes", iterations, len(iv))
+	}
+	kdfParams := tlv.Encode(0x04, salt)
+	kdfParams = tlv.Append(kdfParams, 0x02, big4(uint32(iterations)))
+	kdfParams = tlv.Append(kdfParams, 0x30, append(tlv.Encode(0x06, prf), 0x05, 0x00))
+	kdf := tlv.Encode(0x06, oidPBKDF2)
+	kdf = tlv.Append(kdf, 0x30, kdfParams)
+	scheme := tlv.Encode(0x06, enc)
+	scheme = tlv.Append(scheme, 0x04, iv)
+	return tlv.Append(tlv.Encode(0x30, kdf), 0x30, scheme), nil
+}
+
+// PBES2Encrypt encrypts data under RFC 8018 PBES2 with password = key id (section 1.6.6);
+// params are the contents of a PBES2-params SEQUENCE (see PBES2Params).
+func (c *Client) PBES2Encrypt(ctx context.Context, id byte, params, data []byte) ([]byte, error) {
+	return c.CipherSym(ctx, id, AlgCipherEncrypt, extended(oidPBES2, data, CipherParams{AAD: params}), 0)
+}
+
+// PBES2Decrypt is the inverse of PBES2Encrypt; a wrong password or padding answers 6700.
+func (c *Client) PBES2Decrypt(ctx context.Context, id byte, params, data []byte) ([]byte, error) {
+	return c.CipherSym(ctx, id, AlgCipherDecrypt, extended(oidPBES2, data, CipherParams{AAD: params}), 0)
 }
 
 // big4 is v as a minimal positive DER INTEGER body.

@@ -5,6 +5,7 @@
  *   10 / 11  AES-CBC encrypt / decrypt, zero IV, no padding (data a multiple of 16, else 6700)
  *   18       AES-CMAC (16/24/32-byte key; a 64-byte key -> 6700)
  *   99       HKDF-SHA-256(salt empty, IKM = key, info = data), output as long as the data
+ *            (51/52 OIDs: AES modes, XTS, ChaCha20-Poly1305, HMAC, HKDF, PBKDF2, PBES2, X9.63)
  *   51 / 52  extended cipher: TLVs 06 OID, 81 input, 82 IV/nonce/salt, 83 AAD/shared info,
  *            84 tag length (1 byte, GCM/CCM only; our addition, default 16)
  *   other    6B00
@@ -33,7 +34,7 @@
 #define PBKDF2_MAX_ITER 1000000u
 
 typedef enum { OP_CBC_ENC, OP_CBC_DEC, OP_CMAC, OP_DERIVE, OP_AES, OP_XTS, OP_CHACHA, OP_HMAC,
-               OP_HKDF, OP_PBKDF2, OP_X963, OP_HD } op_kind;
+               OP_HKDF, OP_PBKDF2, OP_PBES2, OP_X963, OP_HD } op_kind;
 
 typedef struct {
     hsm_cmd *c;
@@ -51,6 +52,7 @@ static const uint8_t oid_chacha[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0
 static const uint8_t oid_hmac[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x02}; /* + 07..0B */
 static const uint8_t oid_hkdf[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x03}; /* + 1D..1F */
 static const uint8_t oid_pbkdf2[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C};
+static const uint8_t oid_pbes2[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D};
 static const uint8_t oid_x963[] = {0x2B, 0x81, 0x05, 0x10, 0x86, 0x48, 0x3F};
 static const uint8_t oid_aes[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01}; /* + mode */
 static const uint8_t oid_xts[] = {0x2B, 0x6F, 0x02, 0x8C, 0x53, 0x00, 0x00, 0x01}; /* + 01/02 */
@@ -98,6 +100,8 @@ static int parse_oid(const hsm_tlv *oid, request *r)
         r->kind = OP_HKDF, r->md = md[oid->value[sizeof(oid_hkdf)] - 0x1D];
     } else if (has_prefix(oid, oid_pbkdf2, sizeof(oid_pbkdf2), 0)) {
         r->kind = OP_PBKDF2;
+    } else if (has_prefix(oid, oid_pbes2, sizeof(oid_pbes2), 0)) {
+        r->kind = OP_PBES2;
     } else if (has_prefix(oid, oid_x963, sizeof(oid_x963), 0)) {
         r->kind = OP_X963;
     } else if (has_prefix(oid, oid_aes, sizeof(oid_aes), 1)) {
@@ -210,7 +214,7 @@ static int run(void *ctx, const uint8_t *key, size_t key_len)
     int rc;
     /* HMAC and the KDFs take any imported secret; everything else an AES key length. */
     bool any_len = r->kind == OP_HMAC || r->kind == OP_HKDF || r->kind == OP_PBKDF2 ||
-                   r->kind == OP_X963 || r->kind == OP_DERIVE;
+                   r->kind == OP_X963 || r->kind == OP_DERIVE || r->kind == OP_PBES2;
     if (!any_len && key_len != 16 && key_len != 24 && key_len != 32 && key_len != 64) {
         return HSM_ERR_WRONG_LENGTH;
     }
@@ -266,6 +270,11 @@ static int run(void *ctx, const uint8_t *key, size_t key_len)
         break;
     case OP_PBKDF2:
         return pbkdf2(c, r, key, key_len);
+    case OP_PBES2:
+        /* 83 = PBES2-params contents, 81 = data; password = the secret (spec 1.6.6). */
+        rc = hsm_sym_pbes2(r->encrypt, r->aad.value, r->aad.len, PBKDF2_MAX_ITER, key, key_len,
+                           r->in.value, r->in.len, out_at(c), hsm_cmd_room(c), &n);
+        break;
     case OP_X963: {
         /* 81 names the hash by an HMAC OID; anything else means SHA-1 (spec 1.6.7). */
         mbedtls_md_type_t md = MBEDTLS_MD_SHA1;

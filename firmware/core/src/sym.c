@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hsm/err.h"
+#include "hsm/tlv.h"
 #include "mbedtls/aes.h"
 #include "mbedtls/ccm.h"
 #include "mbedtls/chachapoly.h"
@@ -287,4 +288,47 @@ int hsm_sym_x963(mbedtls_md_type_t md, const uint8_t *z, size_t z_len, const uin
         mbedtls_platform_zeroize(out, out_len);
     }
     return rc;
+}
+
+/* The PBKDF2 iteration count inside PBES2-params contents: 30 { 06 kdf, 30 { 04 salt, 02 n } }. */
+static int pbes2_iterations(const uint8_t *params, size_t len, uint32_t *n)
+{
+    hsm_tlv kdf, kp, salt, iter;
+    hsm_tlv_reader rd;
+    hsm_tlv_reader_init(&rd, params, len);
+    if (hsm_tlv_next(&rd, &kdf) != 1 || kdf.tag != 0x30 ||
+        hsm_tlv_find(kdf.value, kdf.len, 0x30, &kp) != 1) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    hsm_tlv_reader_init(&rd, kp.value, kp.len);
+    if (hsm_tlv_next(&rd, &salt) != 1 || salt.tag != 0x04 || hsm_tlv_next(&rd, &iter) != 1 ||
+        iter.tag != 0x02 || iter.len == 0 || iter.len > 4 || (iter.value[0] & 0x80)) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    *n = 0;
+    for (size_t i = 0; i < iter.len; i++) *n = (*n << 8) | iter.value[i];
+    return HSM_OK;
+}
+
+int hsm_sym_pbes2(bool encrypt, const uint8_t *params, size_t params_len, uint32_t max_iter,
+                  const uint8_t *pw, size_t pw_len, const uint8_t *in, size_t len, uint8_t *out,
+                  size_t cap, size_t *out_len)
+{
+    uint32_t n;
+    *out_len = 0;
+    if (params == NULL || pbes2_iterations(params, params_len, &n) != HSM_OK || n == 0 ||
+        n > max_iter) {
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    static const uint8_t empty[1];
+    mbedtls_asn1_buf p = {.tag = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE,
+                          .len = params_len, .p = (unsigned char *)params};
+    int m = mbedtls_pkcs5_pbes2_ext(&p, encrypt ? MBEDTLS_PKCS5_ENCRYPT : MBEDTLS_PKCS5_DECRYPT,
+                                    pw, pw_len, in ? in : empty, len, out, cap, out_len);
+    if (m != 0) {
+        mbedtls_platform_zeroize(out, cap < len + 16 ? cap : len + 16);
+        *out_len = 0;
+        return HSM_ERR_WRONG_LENGTH;
+    }
+    return HSM_OK;
 }

@@ -65,6 +65,14 @@ int hsm_sym_hkdf(mbedtls_md_type_t md, const uint8_t *salt, size_t salt_len, con
 int hsm_sym_pbkdf2(mbedtls_md_type_t md, const uint8_t *pw, size_t pw_len, const uint8_t *salt,
                    size_t salt_len, uint32_t iterations, uint8_t *out, size_t out_len);
 
+/* RFC 8018 PBES2 with password pw: params = the contents of a PBES2-params SEQUENCE
+ * (PBKDF2 with its PRF, then an encryption scheme mbedTLS knows: AES-CBC, 3DES-CBC, DES-CBC,
+ * PKCS#7 padding). PBKDF2 iteration counts above max_iter are refused (HSM_ERR_WRONG_LENGTH).
+ * Any malformed parameter or padding: HSM_ERR_WRONG_LENGTH. */
+int hsm_sym_pbes2(bool encrypt, const uint8_t *params, size_t params_len, uint32_t max_iter,
+                  const uint8_t *pw, size_t pw_len, const uint8_t *in, size_t len, uint8_t *out,
+                  size_t cap, size_t *out_len);
+
 /* ANSI X9.63 KDF: Hash(Z || counter32 || SharedInfo) for counter 1, 2, ... truncated. */
 int hsm_sym_x963(mbedtls_md_type_t md, const uint8_t *z, size_t z_len, const uint8_t *info,
                  size_t info_len, uint8_t *out, size_t out_len);
