@@ -138,7 +138,7 @@ static void test_facade_macs_kdfs(void)
     CHECK(n == wl && memcmp(out, want, wl) == 0);
     CHECK_EQ_INT(hsm_sym_hmac(MBEDTLS_MD_SHA256, k, 4, m, 1, out, 31, &n), HSM_ERR_WRONG_LENGTH);
     /* RFC 5869 A.1. */
-    uint8_t salt[13], info[10];
+    uint8_t salt[13], info[16];
     memset(k, 0x0b, 22);
     unhex("000102030405060708090a0b0c", salt);
     unhex("f0f1f2f3f4f5f6f7f8f9", info);
