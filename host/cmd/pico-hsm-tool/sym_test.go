@@ -72,6 +72,12 @@ func TestSymOnEmulator(t *testing.T) {
 	if list := mustRun(t, "files", "list"); !strings.Contains(list, "CC01") || !strings.Contains(list, "C401") {
 		t.Fatalf("files list:\n%s", list)
 	}
+	list := mustRun(t, "keys", "list")
+	for _, want := range []string{"  1  CC01  aes:256\n", "  2  CC02  aes:512\n", "  3  CC03  aes:128\n"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("keys list lacks %q:\n%s", want, list)
+		}
+	}
 
 	msg := filepath.Join(dir, "msg")
 	plain := bytes.Repeat([]byte("pico-hsm-tool "), 100)
