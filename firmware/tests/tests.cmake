@@ -26,6 +26,8 @@ hsm_unit_test(hd)
 hsm_unit_test(extras)
 # PHY record EF E020 (extensions spec 3.6): parse, validate, serialise, VID/PID + rescue.
 hsm_unit_test(phy)
+# Symmetric keys, CIPHER SYMMETRIC, EC derivation (extensions spec 1).
+hsm_unit_test(sym)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

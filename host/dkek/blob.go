@@ -70,6 +70,11 @@ type ECKey struct {
 // AESKey is a secret key of 16, 24, 32 or 64 bytes.
 type AESKey []byte
 
+// SecretKey is a generic secret of 1..64 bytes in an AES-type (0F) blob whose length is not
+// an AES key length: this device keeps it for HMAC and the KDFs (pico-hsm-extensions.md
+// 1.6.3-1.6.7); the reference firmware accepts only AES key lengths.
+type SecretKey []byte
+
 // Blob is a decoded key blob.
 type Blob struct {
 	KCV              [KCVSize]byte
@@ -78,7 +83,7 @@ type Blob struct {
 	Algorithms       []byte // allowed-algorithm list, empty: all
 	AccessConditions []byte
 	KeyOID           []byte
-	// Key is *rsa.PrivateKey (types 05 and 06), *ECKey (0C) or AESKey (0F).
+	// Key is *rsa.PrivateKey (types 05 and 06), *ECKey (0C), AESKey or SecretKey (0F).
 	Key any
 }
 
@@ -148,7 +153,7 @@ func (k *ECKey) ECDSA() (*ecdsa.PrivateKey, error) {
 	return nil, fmt.Errorf("dkek: EC key on a curve crypto/ecdsa does not have")
 }
 
-// Wrap encodes key (*rsa.PrivateKey, *ecdsa.PrivateKey, *ECKey or AESKey) into a blob
+// Wrap encodes key (*rsa.PrivateKey, *ecdsa.PrivateKey, *ECKey, AESKey or SecretKey) into a blob
 // under k.
 func (k *DKEK) Wrap(key any, opts WrapOptions) ([]byte, error) {
 	typ, keySize, comps, err := encodeKey(key, opts.CRT)
@@ -239,6 +244,11 @@ func encodeKey(key any, crt bool) (typ byte, size int, comps []byte, err error) 
 			return 0, 0, nil, fmt.Errorf("dkek: AES key of %d bytes", len(key))
 		}
 		return TypeAES, len(key), append([]byte(nil), key...), nil
+	case SecretKey:
+		if len(key) < 1 || len(key) > 64 {
+			return 0, 0, nil, fmt.Errorf("dkek: secret of %d bytes (want 1..64)", len(key))
+		}
+		return TypeAES, len(key), append([]byte(nil), key...), nil
 	}
 	return 0, 0, nil, fmt.Errorf("dkek: cannot wrap a %T", key)
 }
@@ -313,15 +323,17 @@ func decodeKey(typ byte, plain []byte) (any, error) {
 	size := int(binary.BigEndian.Uint16(plain[8:]))
 	rest := plain[10:]
 	if typ == TypeAES {
-		switch size {
-		case 16, 24, 32, 64:
-		default:
+		if size < 1 || size > 64 {
 			return nil, fmt.Errorf("%w: AES key size %d", ErrBlobMalformed, size)
 		}
 		if len(rest) < size {
 			return nil, fmt.Errorf("%w: AES key truncated", ErrBlobMalformed)
 		}
-		return AESKey(append([]byte(nil), rest[:size]...)), nil
+		switch size {
+		case 16, 24, 32, 64:
+			return AESKey(append([]byte(nil), rest[:size]...)), nil
+		}
+		return SecretKey(append([]byte(nil), rest[:size]...)), nil
 	}
 	count := map[byte]int{TypeRSA: 3, TypeRSACRT: 7, TypeEC: 7}[typ]
 	comps := make([][]byte, count)

@@ -460,3 +460,41 @@ const (
 	kat10MKey = "25e4c5ffae16c9c274af501530f1d1edf63d624981cd18ebfb11b60907383b17"
 	kat10MIV  = "f89ef3c0174a5ae796e7f6e755ece556"
 )
+
+// A secret of a non-AES length travels in a type 0F blob and comes back as SecretKey; the
+// AES lengths come back as AESKey.
+func TestSecretKeyBlob(t *testing.T) {
+	k, _ := FromShares(bytes.Repeat([]byte{0x5A}, 32))
+	for _, n := range []int{1, 4, 20, 22, 33, 64} {
+		key := bytes.Repeat([]byte{byte(n)}, n)
+		blob, err := k.Wrap(SecretKey(key), WrapOptions{})
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		b, err := k.Unwrap(blob)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if b.Type != TypeAES || !bytes.Equal(toBytes(b.Key), key) {
+			t.Fatalf("%d bytes: type %02X key %T % X", n, b.Type, b.Key, b.Key)
+		}
+		if _, aes := b.Key.(AESKey); aes != (n == 64) {
+			t.Fatalf("%d bytes decoded as %T", n, b.Key)
+		}
+	}
+	for _, n := range []int{0, 65} {
+		if _, err := k.Wrap(SecretKey(make([]byte, n)), WrapOptions{}); err == nil {
+			t.Errorf("a %d-byte secret was wrapped", n)
+		}
+	}
+}
+
+func toBytes(k any) []byte {
+	switch k := k.(type) {
+	case AESKey:
+		return k
+	case SecretKey:
+		return k
+	}
+	return nil
+}

@@ -52,6 +52,10 @@ static const hsm_cmd_row table[] = {
      * itself, in the spec's order). */
     {0x4A, HSM_CMD_APP, 0, 1024, hsm_cmd_hd},
     {0x64, HSM_CMD_APP, 0, 255, hsm_cmd_extras},
+    /* Symmetric keys, CIPHER SYMMETRIC and EC derivation (ext. spec 1). */
+    {0x48, HSM_CMD_APP | HSM_CMD_USER, 0, 1024, hsm_cmd_generate_sym},
+    {0x78, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 0, 65535, hsm_cmd_cipher_sym},
+    {0x76, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 1, 65535, hsm_cmd_derive_ec},
 };
 
 static hsm_session session;

@@ -93,5 +93,8 @@ int hsm_cmd_extras(hsm_cmd *c);
 /* The rescue applet (rescue.c): its SELECT answer and its own command set. */
 int hsm_rescue_select(hsm_cmd *c);
 int hsm_rescue_dispatch(hsm_cmd *c);
+int hsm_cmd_generate_sym(hsm_cmd *c);
+int hsm_cmd_cipher_sym(hsm_cmd *c);
+int hsm_cmd_derive_ec(hsm_cmd *c);
 
 #endif

@@ -12,7 +12,7 @@
  * UNWRAP takes the blob from the command data (OpenSC 0.23) or, without data, from the
  * transfer file 2F10 written by UPDATE BINARY (OpenSC >= 0.24), which is erased after a
  * successful unwrap. Checks in order: KCV (a domain with that DKEK; none at all -> 6A88,
- * no match -> 6A80), CMAC (6A80), type and its OID (6A80; AES 0F -> 6A81, not supported yet),
+ * no match -> 6A80), CMAC (6A80), type and its OID (6A80),
  * lengths (6A80), then the key store's parse (6A80) and the key number (occupied -> 6A89).
  *
  * Static buffers (owned here, wiped before return): `plain` (blob plaintext), `blob` (2F10).
@@ -40,6 +40,7 @@ static uint8_t blob[HSM_STORE_OBJ_MAX];
 
 static const uint8_t oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
 static const uint8_t oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
+static const uint8_t oid_aes[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01};
 
 static int cmac(const uint8_t kmac[32], const uint8_t *in, size_t len, uint8_t mac[16])
 {
@@ -88,8 +89,10 @@ int hsm_cmd_wrap_key(hsm_cmd *c)
             plain[n++] = 0x00;
         }
     }
-    const uint8_t *oid = info.blob_type == HSM_BLOB_RSA ? oid_rsa : oid_ec;
-    const size_t head = 8 + 1 + 2 + sizeof(oid_rsa) + 2 + info.nalgs + 2 + 2;
+    const uint8_t *oid = info.blob_type == HSM_BLOB_RSA ? oid_rsa
+                         : info.blob_type == HSM_BLOB_EC ? oid_ec : oid_aes;
+    const size_t oid_len = info.blob_type == HSM_BLOB_AES ? sizeof(oid_aes) : sizeof(oid_rsa);
+    const size_t head = 8 + 1 + 2 + oid_len + 2 + info.nalgs + 2 + 2;
     if (hsm_cmd_room(c) < head + n + MAC_LEN) {
         rc = HSM_ERR_WRONG_LENGTH;
         goto out;
@@ -97,8 +100,8 @@ int hsm_cmd_wrap_key(hsm_cmd *c)
     uint8_t *o = c->out + c->out_len, *p = o;
     memcpy(p, kcv, 8), p += 8;
     *p++ = info.blob_type;
-    *p++ = 0x00, *p++ = (uint8_t)sizeof(oid_rsa);
-    memcpy(p, oid, sizeof(oid_rsa)), p += sizeof(oid_rsa);
+    *p++ = 0x00, *p++ = (uint8_t)oid_len;
+    memcpy(p, oid, oid_len), p += oid_len;
     *p++ = 0x00, *p++ = info.nalgs;
     memcpy(p, info.algs, info.nalgs), p += info.nalgs;
     *p++ = 0x00, *p++ = 0x00; /* access conditions */
@@ -147,8 +150,8 @@ static int unwrap(hsm_cmd *c, const uint8_t *in, size_t len)
     }
     const uint8_t type = in[8];
     if (rc == HSM_OK && (rc = field(&p, end, &oid, &oid_len)) == HSM_OK) {
-        if (type == 0x0F) {
-            rc = HSM_ERR_UNSUPPORTED; /* AES secret keys: not supported yet */
+        if (type == HSM_BLOB_AES) {
+            rc = oid_len == sizeof(oid_aes) && memcmp(oid, oid_aes, oid_len) == 0 ? HSM_OK : HSM_ERR_DATA;
         } else if (type == HSM_BLOB_RSA || type == HSM_BLOB_RSA_CRT) {
             rc = oid_len == sizeof(oid_rsa) && memcmp(oid, oid_rsa, oid_len) == 0 ? HSM_OK : HSM_ERR_DATA;
         } else if (type == HSM_BLOB_EC) {

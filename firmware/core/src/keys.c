@@ -57,8 +57,22 @@ typedef struct {
     hsm_key_spec spec;
     mbedtls_rsa_context rsa;
     mbedtls_ecp_keypair ec;
-    size_t len; /* RSA modulus bytes, EC field bytes */
+    uint8_t sym[64]; /* AES: the secret (spec.sym_len bytes) */
+    size_t len; /* RSA modulus bytes, EC field bytes, AES secret bytes */
 } key;
+
+/* A secret record holds 1..64 bytes: generation makes AES keys (16, 24, 32, 64); an imported
+ * blob may carry any length up to 64, a generic secret for HMAC and the KDFs (the AES modes
+ * refuse such a key, cmd_cipher_sym.c). */
+static bool sym_len_ok(size_t n)
+{
+    return n >= 1 && n <= 64;
+}
+
+static bool aes_len_ok(size_t n)
+{
+    return n == 16 || n == 24 || n == 32 || n == 64;
+}
 
 static uint16_t key_fid(uint8_t id)
 {
@@ -122,6 +136,9 @@ static int write_record(const key *k, size_t *len)
         for (size_t i = 0; i < 8 && rc == HSM_OK; i++) {
             rc = put_mpi(&w, 0x81 + (uint32_t)i, parts[i], 0);
         }
+    } else if (k->spec.type == HSM_KEY_AES) {
+        put_meta(&w, &k->spec, k->spec.sym_len);
+        hsm_tlv_put(&w, 0x81, k->sym, k->spec.sym_len);
     } else {
         put_meta(&w, &k->spec, (uint16_t)k->spec.grp);
         uint8_t d[66];
@@ -219,6 +236,15 @@ static int parse_record(key *k, const uint8_t *rec, size_t n)
         k->len = mbedtls_rsa_get_len(r);
         return HSM_OK;
     }
+    if (sp->type == HSM_KEY_AES) {
+        if (!sym_len_ok(size) || hsm_tlv_find(rec, n, 0x81, &t) != 1 || t.len != size) {
+            return HSM_ERR_INTERNAL;
+        }
+        sp->sym_len = (uint8_t)size;
+        memcpy(k->sym, t.value, size);
+        k->len = size;
+        return HSM_OK;
+    }
     if (sp->type == HSM_KEY_EC) {
         sp->grp = (mbedtls_ecp_group_id)size;
         if (hsm_tlv_find(rec, n, 0x81, &t) != 1 ||
@@ -284,6 +310,9 @@ int hsm_key_generate(const hsm_session *s, uint8_t id, const hsm_key_spec *spec)
     } else if (spec->type == HSM_KEY_EC) {
         rc = err_from_mbedtls(mbedtls_ecp_gen_key(spec->grp, &k.ec, hsm_rng_mbedtls, NULL));
         k.len = (k.ec.grp.pbits + 7) / 8;
+    } else if (spec->type == HSM_KEY_AES && aes_len_ok(spec->sym_len)) {
+        k.len = spec->sym_len;
+        rc = hsm_rng_bytes(k.sym, k.len);
     } else {
         rc = HSM_ERR_UNSUPPORTED;
     }
@@ -327,7 +356,9 @@ int hsm_key_put_public(const hsm_session *s, uint8_t id, const uint8_t *alg_oid,
 {
     key k;
     int rc = load(s, id, &k);
-    if (rc == HSM_OK && k.spec.type == HSM_KEY_RSA) {
+    if (rc == HSM_OK && k.spec.type == HSM_KEY_AES) {
+        rc = HSM_ERR_UNSUPPORTED; /* a secret key has no public part */
+    } else if (rc == HSM_OK && k.spec.type == HSM_KEY_RSA) {
         size_t m = hsm_tlv_begin(w, 0x7F49);
         hsm_tlv_put(w, 0x06, alg_oid, alg_oid_len);
         if ((rc = put_mpi(w, 0x81, &k.rsa.N, k.len)) == HSM_OK) {
@@ -381,6 +412,9 @@ int hsm_key_sign_cvc(const hsm_session *s, uint8_t id, const uint8_t *msg, size_
     key k;
     uint8_t hash[32];
     int rc = load(s, id, &k);
+    if (rc == HSM_OK && k.spec.type == HSM_KEY_AES) {
+        rc = HSM_ERR_UNSUPPORTED;
+    }
     if (rc == HSM_OK) {
         rc = err_from_mbedtls(mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), msg, len, hash));
     }
@@ -604,8 +638,9 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
     key k;
     int rc = load(s, id, &k);
     if (rc == HSM_OK) {
-        bool fits = k.spec.type == HSM_KEY_RSA ? is_rsa_sign_alg(alg)
-                                               : is_ec_sign_alg(alg) && !is_montgomery(k.spec.grp);
+        bool fits = k.spec.type == HSM_KEY_RSA  ? is_rsa_sign_alg(alg)
+                    : k.spec.type == HSM_KEY_EC ? is_ec_sign_alg(alg) && !is_montgomery(k.spec.grp)
+                                                : false; /* AES keys do not sign */
         rc = fits ? check_alg_list(&k, alg) : HSM_ERR_UNSUPPORTED;
     }
     if (rc == HSM_OK) {
@@ -706,7 +741,7 @@ int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_
     key k;
     int rc = load(s, id, &k);
     if (rc == HSM_OK) {
-        bool fits = k.spec.type == HSM_KEY_RSA ? rsa_alg : !rsa_alg;
+        bool fits = k.spec.type == HSM_KEY_RSA ? rsa_alg : k.spec.type == HSM_KEY_EC && !rsa_alg;
         rc = fits ? check_alg_list(&k, alg) : HSM_ERR_UNSUPPORTED;
     }
     if (rc == HSM_OK) {
@@ -866,6 +901,9 @@ int hsm_key_export_blob_plain(const hsm_session *s, uint8_t id, hsm_key_export_i
         if (k.spec.type == HSM_KEY_RSA) {
             info->blob_type = HSM_BLOB_RSA;
             size = (uint16_t)mbedtls_mpi_bitlen(&k.rsa.N);
+        } else if (k.spec.type == HSM_KEY_AES) {
+            info->blob_type = HSM_BLOB_AES;
+            size = k.spec.sym_len;
         } else {
             info->blob_type = HSM_BLOB_EC;
             size = (uint16_t)(k.len * 8);
@@ -876,6 +914,14 @@ int hsm_key_export_blob_plain(const hsm_session *s, uint8_t id, hsm_key_export_i
             rc = put_comp_mpi(out, cap, &n, &k.rsa.D, 0);
             if (rc == HSM_OK) rc = put_comp_mpi(out, cap, &n, &k.rsa.N, 0);
             if (rc == HSM_OK) rc = put_comp_mpi(out, cap, &n, &k.rsa.E, 0);
+        } else if (k.spec.type == HSM_KEY_AES) {
+            /* Key bytes right after the size field, no length prefix (core spec 4.4.2). */
+            if (cap - n < k.spec.sym_len) {
+                rc = HSM_ERR_NO_SPACE;
+            } else {
+                memcpy(out + n, k.sym, k.spec.sym_len);
+                n += k.spec.sym_len;
+            }
         } else {
             rc = export_ec(&k, out, cap, &n);
         }
@@ -1019,12 +1065,98 @@ int hsm_key_import(const hsm_session *s, uint8_t id, uint8_t blob_type, const ui
         rc = import_rsa(&k, blob_type, body + 2, body + len);
     } else if (blob_type == HSM_BLOB_EC) {
         rc = import_ec(&k, body + 2, body + len);
+    } else if (blob_type == HSM_BLOB_AES) {
+        size_t n = ((size_t)body[0] << 8) | body[1];
+        if (!sym_len_ok(n) || len - 2 < n) {
+            rc = HSM_ERR_DATA;
+        } else {
+            k.spec.type = HSM_KEY_AES;
+            k.spec.sym_len = (uint8_t)n;
+            k.len = n;
+            memcpy(k.sym, body + 2, n);
+            rc = HSM_OK;
+        }
     } else {
         rc = HSM_ERR_UNSUPPORTED;
     }
     if (rc == HSM_OK) {
         rc = store_record(s, id, &k);
     }
+    key_free(&k);
+    return rc;
+}
+
+/* ---- symmetric keys and EC derivation (extensions spec 1) ------------------------------ */
+
+int hsm_key_expose_secret(const hsm_session *s, uint8_t id, uint8_t alg, hsm_key_secret_fn fn,
+                          void *ctx)
+{
+    key k;
+    int rc = load(s, id, &k);
+    if (rc == HSM_OK) {
+        rc = k.spec.type == HSM_KEY_AES ? check_alg_list(&k, alg) : HSM_ERR_UNSUPPORTED;
+    }
+    if (rc == HSM_OK) {
+        rc = spend(s, id, &k);
+    }
+    if (rc == HSM_OK) {
+        rc = fn(ctx, k.sym, k.spec.sym_len);
+        if (rc != HSM_OK) {
+            refund(s, id, &k);
+        }
+    }
+    key_free(&k);
+    return rc;
+}
+
+int hsm_key_derive_ec(const hsm_session *s, uint8_t src, uint8_t dst, const uint8_t *a,
+                      size_t alen)
+{
+    key k, nk;
+    mbedtls_mpi x;
+    if (dst == HSM_DEVICE_KEY_ID) {
+        return HSM_ERR_P1P2;
+    }
+    key_init(&nk);
+    mbedtls_mpi_init(&x);
+    int rc = load(s, src, &k);
+    if (rc == HSM_OK) {
+        bool fits = k.spec.type == HSM_KEY_EC && !is_montgomery(k.spec.grp);
+        rc = fits ? check_alg_list(&k, 0x98) : HSM_ERR_UNSUPPORTED;
+    }
+    /* d' = (d + a) mod p: the reference reduces by the field prime (ext. spec 1.8, kept for
+     * compatibility); a result that is no private key (0, >= n) is refused, not stored. */
+    if (rc == HSM_OK && (mbedtls_mpi_read_binary(&x, a, alen) != 0 ||
+                         mbedtls_mpi_add_mpi(&x, &x, &k.ec.d) != 0 ||
+                         mbedtls_mpi_mod_mpi(&x, &x, &k.ec.grp.P) != 0)) {
+        rc = HSM_ERR_REF_UNUSABLE;
+    }
+    if (rc == HSM_OK) {
+        nk.spec.type = HSM_KEY_EC;
+        nk.spec.grp = k.spec.grp;
+        nk.spec.counter = HSM_KEY_UNLIMITED;
+        if (mbedtls_ecp_group_load(&nk.ec.grp, k.spec.grp) != 0 ||
+            mbedtls_mpi_copy(&nk.ec.d, &x) != 0) {
+            rc = HSM_ERR_EXEC;
+        } else if (mbedtls_ecp_check_privkey(&nk.ec.grp, &nk.ec.d) != 0) {
+            rc = HSM_ERR_REF_UNUSABLE;
+        } else if (mbedtls_ecp_mul(&nk.ec.grp, &nk.ec.Q, &nk.ec.d, &nk.ec.grp.G, hsm_rng_mbedtls,
+                                   NULL) != 0) {
+            rc = HSM_ERR_EXEC;
+        }
+        nk.len = (nk.ec.grp.pbits + 7) / 8;
+    }
+    if (rc == HSM_OK) {
+        rc = spend(s, src, &k);
+    }
+    if (rc == HSM_OK) {
+        rc = store_record(s, dst, &nk);
+        if (rc != HSM_OK && src != dst) {
+            refund(s, src, &k);
+        }
+    }
+    mbedtls_mpi_free(&x);
+    key_free(&nk);
     key_free(&k);
     return rc;
 }

@@ -9,6 +9,8 @@
  *        recompute at every load)
  *   EC:  81 d  82 Q (uncompressed public point, kept so signing never recomputes it); for
  *        X25519/X448 (EC type, Montgomery group) d and Q are the raw little-endian encodings
+ *   AES: (C0 03, C1 = secret length in bytes: 16, 24, 32 or 64 when generated, 1..64 when
+ *        imported from a blob: a generic secret for HMAC and the KDFs)  81 the secret
  */
 #ifndef HSM_KEYS_H
 #define HSM_KEYS_H
@@ -23,6 +25,7 @@
 
 #define HSM_KEY_RSA 0x01u
 #define HSM_KEY_EC 0x02u
+#define HSM_KEY_AES 0x03u /* symmetric secret (extensions spec 1.2) */
 #define HSM_KEY_UNLIMITED 0xFFFFFFFFu
 #define HSM_KEY_ALGS_MAX 32u
 #define HSM_DEVICE_KEY_ID 0x00u
@@ -32,6 +35,7 @@ typedef struct {
     uint16_t rsa_bits;           /* RSA */
     uint32_t rsa_exponent;       /* RSA */
     mbedtls_ecp_group_id grp;    /* EC */
+    uint8_t sym_len;             /* AES: secret length in bytes (1..64; generated: 16/24/32/64) */
     uint32_t counter;            /* uses left, HSM_KEY_UNLIMITED when unlimited */
     uint8_t domain;
     uint8_t nalgs;               /* 0: every algorithm the key type allows */
@@ -69,6 +73,7 @@ int hsm_key_slot_policy(const hsm_session *s, uint8_t id, uint8_t alg, bool spen
 #define HSM_BLOB_RSA 0x05u     /* d, n, e */
 #define HSM_BLOB_RSA_CRT 0x06u /* dp, dq, p, qinv, q, n, e (accepted on import only) */
 #define HSM_BLOB_EC 0x0Cu      /* a, b, p, n, G, d, Q */
+#define HSM_BLOB_AES 0x0Fu     /* key length in bytes, then the key bytes (no length prefix) */
 
 typedef struct {
     uint8_t blob_type;
@@ -79,7 +84,7 @@ typedef struct {
 
 /* Writes key id's blob plaintext after the 8 random bytes (spec 4.4.2): key size (2) and the
  * components, RSA as type 05, EC as type 0C with a, b, p at full field length and the rest
- * minimal. Refuses (HSM_ERR_UNSUPPORTED) a key whose algorithm list lacks 92, and X25519/X448
+ * minimal, AES as type 0F. Refuses (HSM_ERR_UNSUPPORTED) a key whose algorithm list lacks 92, and X25519/X448
  * (no agreed encoding). out is wiped on failure; the caller wipes it after use. */
 int hsm_key_export_blob_plain(const hsm_session *s, uint8_t id, hsm_key_export_info *info,
                               uint8_t *out, size_t cap, size_t *len);
@@ -88,9 +93,29 @@ int hsm_key_export_blob_plain(const hsm_session *s, uint8_t id, hsm_key_export_i
  * skipped) as CC<id> with the given domain and algorithm list (nalgs 0 = all). RSA gets its
  * CRT values computed; an EC curve is identified by p and a, Q recomputed from d.
  * HSM_ERR_EXISTS when CC<id> exists, HSM_ERR_DATA when malformed or inconsistent,
- * HSM_ERR_UNSUPPORTED for an unknown curve, X25519/X448, AES or an unsupported RSA size. */
+ * HSM_ERR_UNSUPPORTED for an unknown curve, X25519/X448 or an unsupported RSA size. AES blobs
+ * (0F) carry 1..64 key bytes (16, 24, 32, 64 for AES; other lengths: a secret for HMAC/KDFs). */
 int hsm_key_import(const hsm_session *s, uint8_t id, uint8_t blob_type, const uint8_t *body,
                    size_t len, uint8_t domain, const uint8_t *algs, size_t nalgs);
+
+/* ---- symmetric keys and derivations (extensions spec 1) -------------------------------- */
+
+/* Receives the secret of an AES key for one operation; returns HSM_OK or an hsm_err. The
+ * secret is wiped by the caller after fn returns. */
+typedef int (*hsm_key_secret_fn)(void *ctx, const uint8_t *secret, size_t len);
+
+/* Runs fn with the secret of AES key id, after the policy checks of SIGN (key exists, type
+ * AES else 6A81, alg in the key's list else 6A81, usage counter else 6984). One use is spent
+ * before fn runs and refunded when fn fails, so only a successful operation counts (ext. spec
+ * 4.5). */
+int hsm_key_expose_secret(const hsm_session *s, uint8_t id, uint8_t alg, hsm_key_secret_fn fn,
+                          void *ctx);
+
+/* DERIVE (76, ext. spec 1.8): stores EC key dst with d' = (d + a) mod p on src's curve (plain
+ * record: no counter, no list, domain 0). Policy as SIGN with algorithm 98. HSM_ERR_REF_UNUSABLE
+ * when d' is not a valid private key (0 or >= n). */
+int hsm_key_derive_ec(const hsm_session *s, uint8_t src, uint8_t dst, const uint8_t *a,
+                      size_t alen);
 
 /* Whether any key (other than the device key) belongs to key domain `domain`. */
 int hsm_key_domain_in_use(const hsm_session *s, uint8_t domain, bool *used);

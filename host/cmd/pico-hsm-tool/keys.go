@@ -65,6 +65,11 @@ func cmdKeysList(args []string, stdout io.Writer) error {
 			switch {
 			case id == 0:
 				desc = "device authentication key"
+			case !present[keyFID(id, hsm.PrefixEECert)] && present[keyFID(id, hsm.PrefixPRKD)]:
+				// A secret key has no CE file; its C4 description carries the size (sym.go).
+				if bits, err := keyBits(ctx, c, id); err == nil {
+					desc = fmt.Sprintf("aes:%d", bits)
+				}
 			case present[keyFID(id, hsm.PrefixEECert)]:
 				pub, err := c.ReadPublicKey(ctx, id)
 				if err != nil {

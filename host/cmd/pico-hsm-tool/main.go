@@ -15,6 +15,8 @@
 //	pico-hsm-tool derive --id N --peer FILE [-o OUT]
 //	pico-hsm-tool hd master|derive|sign ...
 //	pico-hsm-tool clock get|set, options get|set, rescue info|memory|reboot
+//	pico-hsm-tool aes keygen|encrypt|decrypt ...
+//	pico-hsm-tool mac|kdf|derive-ec ...
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
 // and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
@@ -102,6 +104,21 @@ commands:
                                                 and usage-counter-for-all-keys options
   rescue info|memory|reboot [--bootloader]      the rescue applet: platform, product,
                                                 version, chip id; memory report; reboot
+  aes keygen --pin PIN --id N [--bits 128|192|256|512] [--counter N] [--algorithms LIST]
+             [--domain N]                       generate an AES key (512: AES-256-XTS)
+  aes encrypt|decrypt --pin PIN --id N --mode MODE [--bits B] [--iv HEX] [--aad HEX]
+             [--tag-len N] -i IN [-o OUT]       MODE: ecb (one block), cbc (no padding),
+                                                cfb, ofb, ctr, gcm, ccm (ciphertext||tag),
+                                                xts, chacha20-poly1305 (32-byte key)
+  mac --pin PIN --id N --alg cmac|hmac-sha1..hmac-sha512 -i IN [-o OUT]
+                                                AES-CMAC or HMAC with a card secret
+  kdf --pin PIN --id N --alg ALG [--len N] [--salt HEX] [--info HEX] [--iter N] [-o OUT]
+                                                ALG: hkdf-sha256|384|512, pbkdf2-sha1..512
+                                                (password = the secret), x963-sha1..512,
+                                                aes-derive (HKDF-SHA-256, length of --info)
+  derive-ec --pin PIN --id N --to M --scalar HEX
+                                                store key M = key N's scalar + HEX (mod p)
+
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
 rsa-pss-sha1..sha512 41-45, ecdsa 70, ecdsa-sha1..sha512 71-75, rsa-decrypt-raw 21,
@@ -165,6 +182,16 @@ func init() {
 		"rescue info":   {"rescue info [--reader NAME]", cmdRescueInfo},
 		"rescue memory": {"rescue memory [--reader NAME]", cmdRescueMemory},
 		"rescue reboot": {"rescue reboot [--reader NAME] [--bootloader]", cmdRescueReboot},
+		"aes keygen": {"aes keygen [--reader NAME] [--pin PIN] --id N [--bits 128|192|256|512] [--counter N] " +
+			"[--algorithms LIST] [--domain N]", cmdAESKeygen},
+		"aes encrypt": {"aes encrypt [--reader NAME] [--pin PIN] --id N --mode MODE [--bits B] [--iv HEX] [--aad HEX] " +
+			"[--tag-len N] -i IN [-o OUT]", cmdAESEncrypt},
+		"aes decrypt": {"aes decrypt [--reader NAME] [--pin PIN] --id N --mode MODE [--bits B] [--iv HEX] [--aad HEX] " +
+			"[--tag-len N] -i IN [-o OUT]", cmdAESDecrypt},
+		"mac": {"mac [--reader NAME] [--pin PIN] --id N --alg cmac|hmac-sha1..hmac-sha512 -i IN [-o OUT]", cmdMAC},
+		"kdf": {"kdf [--reader NAME] [--pin PIN] --id N --alg ALG [--len N] [--salt HEX] [--info HEX] [--iter N] [-o OUT]",
+			cmdKDF},
+		"derive-ec": {"derive-ec [--reader NAME] [--pin PIN] --id N --to M --scalar HEX", cmdDeriveEC},
 	}
 }
 
@@ -178,6 +205,7 @@ var groups = map[string]string{
 	"clock":   "get or set",
 	"options": "get or set",
 	"rescue":  "info, memory or reboot",
+	"aes":     "keygen, encrypt or decrypt",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
