@@ -9,9 +9,13 @@ package conformance
 import (
 	"bufio"
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/asn1"
 	"encoding/hex"
 	"math/big"
@@ -167,6 +171,58 @@ func TestHDSLIP21(t *testing.T) {
 	}
 	_, err := cl.SignHD(ctx, 0, make([]byte, 32))
 	expectCardErr(t, "HD signature with a SLIP-21 node", err, 0x6985)
+
+	// HD cipher (spec 2.6) with the published "Master encryption key" node, checked against
+	// HMAC-SHA512 and AES-256-CBC computed here; each use consumes the node.
+	node, _ := hex.DecodeString("ea163130e35bbafdf5ddee97a17b39cef2be4b4f390180d65b54cf05c6a82fde")
+	encPath, _ := hsm.SLIP21Path(7, []byte("SLIP-0021"), []byte("Master encryption key"))
+	label := []byte("wallet labelE1D1")
+	plain := pattern(21, 64)
+	for _, iv := range [][]byte{nil, pattern(22, 16)} {
+		mac := hmac.New(sha512.New, node)
+		mac.Write(label)
+		s := mac.Sum(nil)
+		blockIV := s[32:48]
+		if iv != nil {
+			blockIV = iv
+		}
+		block, _ := aes.NewCipher(s[:32])
+		want := make([]byte, len(plain))
+		cipher.NewCBCEncrypter(block, blockIV).CryptBlocks(want, plain)
+
+		if err := cl.SelectHD(ctx, encPath); err != nil {
+			t.Fatal(err)
+		}
+		got, err := cl.HDCipher(ctx, true, label, iv, plain)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("HD encrypt (IV %X): %X, %v; want %X", iv, got, err, want)
+		}
+		if err := cl.SelectHD(ctx, encPath); err != nil {
+			t.Fatal(err)
+		}
+		back, err := cl.HDCipher(ctx, false, label, iv, got)
+		if err != nil || !bytes.Equal(back, plain) {
+			t.Fatalf("HD decrypt (IV %X): %X, %v", iv, back, err)
+		}
+		// The node was consumed: a second use has none.
+		_, err = cl.HDCipher(ctx, true, label, iv, plain)
+		expectCardErr(t, "HD cipher without a selected node", err, 0x6A80)
+	}
+	// An ECDSA node is refused (6A80) and consumed.
+	if err := cl.CreateHDMaster(ctx, hsm.HDSecp256k1, 8, pattern(23, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.SelectHD(ctx, hsm.BIP32Path(8, []uint32{1})); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.HDCipher(ctx, true, label, nil, plain)
+	expectCardErr(t, "HD cipher with a BIP32 node", err, 0x6A80)
+	// Data not a multiple of 16 bytes: 6700.
+	if err := cl.SelectHD(ctx, encPath); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.HDCipher(ctx, true, label, nil, plain[:20])
+	expectCardErr(t, "HD cipher of 20 bytes", err, 0x6700)
 }
 
 // decompress returns the affine point of a SEC1 compressed key on curve m.

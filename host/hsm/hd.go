@@ -225,3 +225,22 @@ func DecodeBase58Check(s string) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// oidHDCipher selects the HD symmetric cipher in CIPHER SYMMETRIC (sections 1.6.10, 2.6).
+var oidHDCipher = []byte{0x2B, 0x06, 0x01, 0x04, 0x01, 0x83, 0xA8, 0x78, 0x05, 0x8D, 0x6B}
+
+// HDCipher encrypts or decrypts data (a multiple of 16 bytes) with the SLIP-21 node chosen
+// by SelectHD, which the card consumes (section 2.6): AES-256-CBC under
+// S = HMAC-SHA512(node key, label), key S[0..31], IV iv or, when iv is empty, S[32..47].
+// Without a selected SLIP-21 node the card answers 6A80.
+func (c *Client) HDCipher(ctx context.Context, encrypt bool, label, iv, data []byte) ([]byte, error) {
+	alg := AlgCipherDecrypt
+	if encrypt {
+		alg = AlgCipherEncrypt
+	}
+	p := CipherParams{IV: iv, AAD: label}
+	if p.IV == nil {
+		p.IV = []byte{}
+	}
+	return c.CipherSym(ctx, 0, alg, extended(oidHDCipher, data, p), len(data))
+}

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "hd.h"
 #include "hsm/err.h"
 #include "hsm/tlv.h"
 #include "keys.h"
@@ -297,6 +298,27 @@ static int run(void *ctx, const uint8_t *key, size_t key_len)
     return rc;
 }
 
+/* HD symmetric cipher (spec 1.6.10, 2.6): the SLIP-21 node kept by 80 4A 10 is consumed here,
+ * whatever the outcome; P1, key counters and algorithm lists are not consulted. 83 is the key
+ * label, 82 the IV (empty: derived). No node kept → 6A80. */
+static int hd_cipher(hsm_cmd *c, const request *r)
+{
+    hsm_hd_node node;
+    if (hsm_hd_take_node(c->s, &node) != HSM_OK) {
+        return HSM_ERR_DATA;
+    }
+    int rc = HSM_ERR_WRONG_LENGTH;
+    if (r->in.len <= hsm_cmd_room(c)) {
+        rc = hsm_hd_cipher(&node, r->encrypt, r->aad.value, r->aad.len, r->iv.value, r->iv.len,
+                           r->in.value, r->in.len, out_at(c));
+    }
+    if (rc == HSM_OK) {
+        c->out_len += r->in.len;
+    }
+    hsm_hd_node_wipe(&node);
+    return rc;
+}
+
 int hsm_cmd_cipher_sym(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
@@ -317,9 +339,8 @@ int hsm_cmd_cipher_sym(hsm_cmd *c)
     default: return HSM_ERR_WRONG_P1P2;
     }
     if (rc == HSM_OK && r.kind == OP_HD) {
-        rc = HSM_ERR_DATA; /* no HD node is ever active here (spec 1.6.10) */
-    }
-    if (rc == HSM_OK) {
+        rc = hd_cipher(c, &r);
+    } else if (rc == HSM_OK) {
         rc = hsm_key_expose_secret(c->s, a->p1, a->p2, run, &r);
     }
     if (rc != HSM_OK) {
