@@ -7,6 +7,7 @@
 
 #include "device.h"
 #include "hsm/err.h"
+#include "hsm/phy.h"
 #include "hsm/port/device.h"
 #include "hsm/port/presence.h"
 #include "hsm/port/system.h"
@@ -69,10 +70,15 @@ int hsm_phy_read(uint8_t *buf, size_t cap, size_t *len)
     return rc;
 }
 
+_Static_assert(HSM_ID_PHY == HSM_PHY_FILE_ID, "the boot reader and the writers share one object");
+
+/* Every writer stores only what the boot-time reader accepts (hsm_phy_validate): a record
+ * that would send the next boot to rescue is refused here instead. */
 int hsm_phy_write(const uint8_t *rec, size_t len)
 {
-    if (len > HSM_PHY_MAX || !phy_well_formed(rec, len)) {
-        return HSM_ERR_WRONG_LENGTH;
+    int rc = hsm_phy_validate(rec, len);
+    if (rc != HSM_OK) {
+        return rc;
     }
     return hsm_store_write(HSM_ID_PHY, rec, len, 0);
 }
@@ -100,7 +106,7 @@ int hsm_phy_set_field(uint8_t tag, const uint8_t *v, size_t len)
     rec[m] = tag;
     rec[m + 1] = (uint8_t)len;
     memcpy(rec + m + 2, v, len);
-    return hsm_store_write(HSM_ID_PHY, rec, m + 2 + len, 0);
+    return hsm_phy_write(rec, m + 2 + len);
 }
 
 /* The value of PHY field tag, or -1 when absent (1-byte fields only). */

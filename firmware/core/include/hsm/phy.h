@@ -32,8 +32,9 @@
  * 08 09 0A 0B 0C, with 06 always present (an empty product string is left out); for a struct
  * that hsm_phy_parse() filled, the output passes hsm_phy_validate() and parses back equal.
  *
- * The record lives in the store as object HSM_PHY_FILE_ID (E020). It is not secret and not
- * encrypted (spec 6.6). Everything here is pure: no store access, no platform call.
+ * The record lives in the store as object HSM_PHY_FILE_ID (the spec's "EF E020"; in the store
+ * it is the device-lifetime object 10F8 of the id registry, so INITIALIZE keeps it). It is not
+ * secret and not encrypted (spec 6.6). Everything here is pure: no store access, no platform call.
  */
 #ifndef HSM_PHY_H
 #define HSM_PHY_H
@@ -42,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HSM_PHY_FILE_ID 0xE020u
+#define HSM_PHY_FILE_ID 0x10F8u /* = HSM_ID_PHY in core/src/ids.h */
 #define HSM_PHY_MAX 128u /* largest record a writer may store; the known fields take 66 */
 
 /* Defaults (spec 3.5, 3.6). */
