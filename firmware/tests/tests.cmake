@@ -21,6 +21,8 @@ hsm_unit_test(keys_errors)
 hsm_unit_test(keys_rsa4096)
 # DKEK shares, key domains, WRAP and UNWRAP (core spec 2.10, 2.14, 2.15, 4.4).
 hsm_unit_test(dkek)
+# Device identity, CE<id> attestations, 2F02 enrolment, MSE SET + PSO trust store (ext. spec 5).
+hsm_unit_test(trust)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

@@ -45,6 +45,8 @@ static const hsm_cmd_row table[] = {
     {0x52, HSM_CMD_APP, 0, 1024, hsm_cmd_key_domain},
     {0x72, HSM_CMD_APP | HSM_CMD_USER, 0, 0, hsm_cmd_wrap_key},
     {0x74, HSM_CMD_APP | HSM_CMD_USER, 0, 65535, hsm_cmd_unwrap_key},
+    {0x22, HSM_CMD_APP, 0, 255, hsm_cmd_mse},
+    {0x2A, HSM_CMD_APP, 0, 1024, hsm_cmd_pso},
 };
 
 static hsm_session session;

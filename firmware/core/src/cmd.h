@@ -19,7 +19,7 @@
 /* Volatile state (spec 1.6): cleared (and its secrets wiped) at power-up, reset and SELECT of
  * the application, by hsm_session_clear(). The MKEK and the object key are present exactly
  * while `keys_open`; they are only ever in RAM. */
-typedef struct {
+typedef struct hsm_session_s {
     bool app_selected;    /* the SmartCard-HSM application is the current one */
     uint16_t current_ef;  /* FID of the current EF, 0 = none */
     bool user_verified;   /* user PIN verified in this session */
@@ -27,6 +27,8 @@ typedef struct {
     bool keys_open;       /* mkek and objkey are valid */
     uint8_t mkek[32];     /* master key-encryption key, recovered from a PIN */
     uint8_t objkey[32];   /* AES-256-GCM key for objects at rest, derived from the MKEK */
+    uint8_t verifier_len; /* MSE SET DST (22 81 B6): CHR of the current verification key, */
+    char verifier[16];    /* 0 = none (cmd_pso.c) */
 } hsm_session;
 
 void hsm_session_clear(hsm_session *s);
@@ -83,5 +85,7 @@ int hsm_cmd_decipher(hsm_cmd *c);
 int hsm_cmd_key_domain(hsm_cmd *c);
 int hsm_cmd_wrap_key(hsm_cmd *c);
 int hsm_cmd_unwrap_key(hsm_cmd *c);
+int hsm_cmd_mse(hsm_cmd *c);
+int hsm_cmd_pso(hsm_cmd *c);
 
 #endif

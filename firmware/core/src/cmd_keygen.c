@@ -178,7 +178,7 @@ static int respond(hsm_cmd *c, uint8_t id, const request *r)
     if (!hsm_tlv_writer_ok(&w)) {
         return HSM_ERR_WRONG_LENGTH;
     }
-    rc = hsm_devid_sign(w.buf + start21, w.len - start21, sig, sizeof(sig), &sig_len);
+    rc = hsm_devid_sign(c->s, w.buf + start21, w.len - start21, sig, sizeof(sig), &sig_len);
     if (rc != HSM_OK) {
         return rc;
     }
@@ -207,6 +207,10 @@ int hsm_cmd_generate_keypair(hsm_cmd *c)
         return rc;
     }
     rc = respond(c, a->p1, &r);
+    if (rc == HSM_OK) {
+        /* The attestation stays with the key (ext. spec 5.4): CE<id> = the 67 answer. */
+        rc = hsm_store_write((uint16_t)((HSM_PREFIX_EE_CERT << 8) | a->p1), c->out, c->out_len, 0);
+    }
     if (rc != HSM_OK) {
         /* No half-delivered key: the host never learnt its public key. */
         (void)hsm_store_delete((uint16_t)((HSM_PREFIX_KEY << 8) | a->p1));
