@@ -13,6 +13,8 @@
 //	pico-hsm-tool dkek create-share|import|status ...
 //	pico-hsm-tool sign|decrypt --id N --alg ALG -i IN [-o OUT]
 //	pico-hsm-tool derive --id N --peer FILE [-o OUT]
+//	pico-hsm-tool ca init|issue|install|enrol ...
+//	pico-hsm-tool attest --id N --root FILE
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
 // and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
@@ -85,6 +87,20 @@ commands:
   derive --pin PIN --id N --peer FILE [-o OUT]  ECDH with a peer key (PEM or DER
                                                 SubjectPublicKeyInfo, or the raw point)
 
+  ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW
+                                                create an offline CA: root PREFIXCA00001 and
+                                                DV PREFIXDV00001 (P-256), keys encrypted
+                                                (scrypt + AES-256-GCM)
+  ca enrol --dir DIR --pin PIN --passphrase PW  issue the device certificate from the
+                                                device's request (2F02) and install device
+                                                cert || DV cert in 2F02
+  ca issue --dir DIR --passphrase PW -o CHAIN REQUEST
+                                                the same offline: REQUEST is a device's 2F02
+                                                (files read 2F02 -o REQUEST)
+  ca install --dir DIR --pin PIN CHAIN          write an issued chain into 2F02
+  attest --id N --root root.cvc                 verify that key N was generated on this
+                                                device and the device chains to the root
+
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
 rsa-pss-sha1..sha512 41-45, ecdsa 70, ecdsa-sha1..sha512 71-75, rsa-decrypt-raw 21,
@@ -137,6 +153,11 @@ func init() {
 		"sign":        {"sign [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdSign},
 		"decrypt":     {"decrypt [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdDecrypt},
 		"derive":      {"derive [--reader NAME] [--pin PIN] --id N --peer FILE [-o OUT]", cmdDerive},
+		"ca init":     {"ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW", cmdCAInit},
+		"ca issue":    {"ca issue --dir DIR --passphrase PW -o CHAIN REQUEST", cmdCAIssue},
+		"ca install":  {"ca install [--reader NAME] --dir DIR --pin PIN CHAIN", cmdCAInstall},
+		"ca enrol":    {"ca enrol [--reader NAME] --dir DIR --pin PIN --passphrase PW", cmdCAEnrol},
+		"attest":      {"attest [--reader NAME] --id N --root FILE", cmdAttest},
 	}
 }
 
@@ -146,6 +167,7 @@ var groups = map[string]string{
 	"files": "list, read, write or delete",
 	"keys":  "list, generate, delete, wrap, unwrap or import",
 	"dkek":  "create-share, import or status",
+	"ca":    "init, issue, install or enrol",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
