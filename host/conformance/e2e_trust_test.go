@@ -92,7 +92,7 @@ func TestE2ETrust(t *testing.T) {
 				"--keypairgen", "--key-type", "EC:prime256v1", "--id", "07", "--label", "attested")
 			// (OpenSC takes the first free key number, 1, whatever the PKCS#11 ID.)
 			out = runExit(t, 0, nil, tool, "attest", "--id", "1", "--root", filepath.Join(ca, "root.cvc"), "--reader", rd)
-			if !strings.HasPrefix(out, "key 1: VALID: secp256r1 key generated on device "+chr) {
+			if !strings.HasPrefix(out, "key 1: VALID: secp256r1 key held by device "+chr) {
 				t.Errorf("attest: %q", out)
 			}
 		})

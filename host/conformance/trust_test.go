@@ -295,3 +295,49 @@ func contentOf(t *testing.T, b []byte) []byte {
 	}
 	return l[0].Value
 }
+
+// Spec 5.4: an unwrapped (imported) RSA or EC key gets its attestation in CE<id> too, signed
+// by the importing device's key; the inner request carries the same public key.
+func TestUnwrapAttestation(t *testing.T) {
+	ctx := testCtx(t)
+	a := dkekCard(t, 1, dkekShareA)
+	b := dkekCard(t, 1, dkekShareA)
+	_, devB := devKeyOf(t, b, nil)
+	for _, k := range []struct {
+		id  byte
+		gen func() (*hsm.GeneratedKey, error)
+	}{
+		{1, func() (*hsm.GeneratedKey, error) {
+			return a.GenerateEC(ctx, 1, "brainpoolP256r1", hsm.KeyOptions{})
+		}},
+		{2, func() (*hsm.GeneratedKey, error) {
+			return a.GenerateRSA(ctx, 2, 1024, hsm.KeyOptions{})
+		}},
+	} {
+		g, err := k.gen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := a.WrapKey(ctx, k.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.UnwrapKey(ctx, k.id, blob, false); err != nil {
+			t.Fatal(err)
+		}
+		req, err := b.Attestation(ctx, k.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := req.VerifyOuter(devB); err != nil {
+			t.Errorf("key %d: outer signature by device B: %v", k.id, err)
+		}
+		if err := req.Request.VerifySelfSigned(); err != nil {
+			t.Errorf("key %d: self-signature: %v", k.id, err)
+		}
+		got, want := req.Request.PublicKey, g.Request.Request.PublicKey
+		if !bytes.Equal(got.Point, want.Point) || (got.N != nil) != (want.N != nil) || (got.N != nil && got.N.Cmp(want.N) != 0) {
+			t.Errorf("key %d: attested public key differs from the wrapped one", k.id)
+		}
+	}
+}

@@ -1,7 +1,8 @@
 package main
 
-// attest: verifies that key N was generated on this device and that the device belongs to the
-// user's CA (pico-hsm-extensions.md 5.4): CE<N> (the 67 request the device answered and kept)
+// attest: verifies that key N is held by this device (generated there, or unwrapped into it)
+// and that the device belongs to the user's CA (pico-hsm-extensions.md 5.4): CE<N> (the 67
+// request the device answered and kept at generation or UNWRAP)
 // is self-signed by key N (proof of possession; X25519/X448 cannot sign), its outer signature
 // is by the device key of 2F02's first certificate, whose CHR it names, and 2F02 chains to the
 // root given with --root (device <- DV <- root), each certificate valid today.
@@ -100,7 +101,7 @@ func attest(req *cvc.AuthenticatedRequest, chain []*cvc.Certificate, root *cvc.C
 		names = append(names, c.CHR)
 	}
 	names = append(names, root.CHR)
-	return fmt.Sprintf("%s key generated on device %s, chain %s", what, dev, strings.Join(names, " <- ")), nil
+	return fmt.Sprintf("%s key held by device %s, chain %s", what, dev, strings.Join(names, " <- ")), nil
 }
 
 func bitLen(k *cvc.PublicKey) int {

@@ -118,7 +118,7 @@ func TestCAEnrolAttest(t *testing.T) {
 	mustRun(t, "keys", "generate", "--pin", pin, "--id", "2", "--type", "rsa:1024")
 	for _, id := range []string{"1", "2"} {
 		code, out, e := runToolErr(t, "attest", "--id", id, "--root", root)
-		if code != 0 || !strings.HasPrefix(out, "key "+id+": VALID: ") || !strings.Contains(out, "on device "+chr1+", chain "+chr1+" <- ZZTESTDV00001 <- ZZTESTCA00001") {
+		if code != 0 || !strings.HasPrefix(out, "key "+id+": VALID: ") || !strings.Contains(out, "key held by device "+chr1+", chain "+chr1+" <- ZZTESTDV00001 <- ZZTESTCA00001") {
 			t.Errorf("attest %s: exit %d, %q %q", id, code, out, e)
 		}
 	}

@@ -98,8 +98,9 @@ commands:
                                                 the same offline: REQUEST is a device's 2F02
                                                 (files read 2F02 -o REQUEST)
   ca install --dir DIR --pin PIN CHAIN          write an issued chain into 2F02
-  attest --id N --root root.cvc                 verify that key N was generated on this
-                                                device and the device chains to the root
+  attest --id N --root root.cvc                 verify that key N is held by this device
+                                                (CE<N> signed by the device key) and that
+                                                the device chains to the root
 
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
