@@ -480,12 +480,17 @@ static inline bool kt_device_key(kt_pub *dev)
               mbedtls_ecp_point_read_binary(&dev->grp, &dev->Q, q.value, q.len) == 0 &&
               mbedtls_ecp_check_pubkey(&dev->grp, &dev->Q) == 0;
     CHECK(ok);
-    /* Self-signed today (devid.h): its own signature verifies too. */
-    uint8_t h[32];
-    const uint8_t *body_start = cert.value; /* 7F4E is the first element */
-    size_t body_tlv = (size_t)(body.value - body_start) + body.len;
-    mbedtls_sha256(body_start, body_tlv, h, 0);
-    CHECK(ok && kt_ecdsa_ok(dev, h, 32, sig.value, sig.len, false));
+    /* Self-signed until a CA's chain is installed (devid.h): then its own signature verifies. */
+    hsm_tlv car, chr;
+    if (hsm_tlv_find(body.value, body.len, 0x42, &car) == 1 &&
+        hsm_tlv_find(body.value, body.len, 0x5F20, &chr) == 1 && car.len == chr.len &&
+        memcmp(car.value, chr.value, car.len) == 0) {
+        uint8_t h[32];
+        const uint8_t *body_start = cert.value; /* 7F4E is the first element */
+        size_t body_tlv = (size_t)(body.value - body_start) + body.len;
+        mbedtls_sha256(body_start, body_tlv, h, 0);
+        CHECK(ok && kt_ecdsa_ok(dev, h, 32, sig.value, sig.len, false));
+    }
     return ok;
 }
 
@@ -629,14 +634,13 @@ static inline bool kt_check_answer(const kt_type *t, const kt_opts *o, kt_pub *k
         CHECK(isig->len == 2 * k->len && memcmp(isig->value, zero, isig->len) == 0);
     }
 
-    /* Outer signature over 7F21 TLV || 42 TLV, by the device key. */
+    /* Outer signature over 7F21 TLV || 42 TLV, by the device key (read afresh: a first
+     * INITIALIZE creates a new one). */
     static kt_pub dev;
-    static bool have_dev;
-    if (!have_dev) {
-        have_dev = kt_device_key(&dev);
-    }
+    bool have_dev = kt_device_key(&dev);
     mbedtls_sha256(s1[0], kt_extent(s1[0], &l1[1]), h, 0);
     CHECK(have_dev && kt_ecdsa_ok(&dev, h, 32, l1[2].value, l1[2].len, false));
+    kt_pub_free(&dev);
     CHECK_EQ_INT(l1[2].len, 64);
     return check_fail == fails;
 }

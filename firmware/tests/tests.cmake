@@ -28,6 +28,8 @@ hsm_unit_test(extras)
 hsm_unit_test(phy)
 # Symmetric keys, CIPHER SYMMETRIC, EC derivation (extensions spec 1).
 hsm_unit_test(sym)
+# Device identity, CE<id> attestations, 2F02 enrolment, MSE SET + PSO trust store (ext. spec 5).
+hsm_unit_test(trust)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

@@ -171,7 +171,9 @@ func TestFiles(t *testing.T) {
 				one("read missing", readAPDU(0xCF07, 0, 256), 0x6A82),
 				one("delete missing", deleteAPDU(0xCF07), 0x6A82),
 				one("write a key", updateAPDU(0xCC01, 0, []byte{1}), 0x6982),
-				one("write 2F02", updateAPDU(0x2F02, 0, []byte{1}), 0x6982),
+				// 2F02 takes only a whole chain for this device (ext. spec 5.3; trust_test.go).
+				one("write 2F02", updateAPDU(0x2F02, 0, []byte{1}), 0x6A80),
+				one("write into 2F02", updateAPDU(0x2F02, 1, []byte{1}), 0x6B00),
 				one("delete 2F02", deleteAPDU(0x2F02), 0x6982),
 				one("write an unknown prefix", updateAPDU(0x0101, 0, []byte{1}), 0x6A86),
 				one("write an internal id", updateAPDU(0x1000, 0, []byte{1}), 0x6A86),

@@ -56,6 +56,8 @@ static const hsm_cmd_row table[] = {
     {0x48, HSM_CMD_APP | HSM_CMD_USER, 0, 1024, hsm_cmd_generate_sym},
     {0x78, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 0, 65535, hsm_cmd_cipher_sym},
     {0x76, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 1, 65535, hsm_cmd_derive_ec},
+    {0x22, HSM_CMD_APP, 0, 255, hsm_cmd_mse},
+    {0x2A, HSM_CMD_APP, 0, 1024, hsm_cmd_pso},
 };
 
 static hsm_session session;

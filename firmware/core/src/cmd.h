@@ -19,7 +19,7 @@
 /* Volatile state (spec 1.6): cleared (and its secrets wiped) at power-up, reset and SELECT of
  * the application, by hsm_session_clear(). The MKEK and the object key are present exactly
  * while `keys_open`; they are only ever in RAM. */
-typedef struct {
+typedef struct hsm_session_s {
     bool app_selected;    /* the SmartCard-HSM application is the current one */
     uint16_t current_ef;  /* FID of the current EF, 0 = none */
     bool user_verified;   /* user PIN verified in this session */
@@ -30,6 +30,8 @@ typedef struct {
     bool rescue_selected; /* the rescue applet is the current one (rescue.c) */
     uint8_t hd_type;      /* HD node kept for the next HD SIGN (ext. spec 2.6); 0 = none */
     uint8_t hd_node[64];  /* its 64 secret bytes (hd.h layout), wiped when used */
+    uint8_t verifier_len; /* MSE SET DST (22 81 B6): CHR of the current verification key, */
+    char verifier[16];    /* 0 = none (cmd_pso.c) */
 } hsm_session;
 
 void hsm_session_clear(hsm_session *s);
@@ -96,5 +98,7 @@ int hsm_rescue_dispatch(hsm_cmd *c);
 int hsm_cmd_generate_sym(hsm_cmd *c);
 int hsm_cmd_cipher_sym(hsm_cmd *c);
 int hsm_cmd_derive_ec(hsm_cmd *c);
+int hsm_cmd_mse(hsm_cmd *c);
+int hsm_cmd_pso(hsm_cmd *c);
 
 #endif

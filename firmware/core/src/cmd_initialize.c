@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "device.h"
 #include "dkek.h"
+#include "hsm/devid.h"
 #include "hsm/err.h"
 #include "hsm/rng.h"
 #include "hsm/store.h"
@@ -110,18 +111,21 @@ int hsm_cmd_initialize(hsm_cmd *c)
     if (rc != HSM_OK) {
         return rc;
     }
-    uint8_t mkek[HSM_MKEK_SIZE];
+    uint8_t mkek[HSM_MKEK_SIZE], old_mkek[HSM_MKEK_SIZE];
+    bool reinit = false;
     hsm_device d;
     rc = hsm_device_load(&d);
     if (rc == HSM_OK) {
-        /* Re-initialisation: the current SO-PIN is the authorisation. */
+        /* Re-initialisation: the current SO-PIN is the authorisation. Its MKEK is kept until
+         * the device key is re-sealed under the new one (devid.h). */
         hsm_session_clear(c->s);
         c->s->app_selected = true;
-        rc = hsm_pin_check(&d, HSM_PIN_ROLE_SO, p.so, HSM_SO_PIN_LEN, mkek, &c->tries);
-        mbedtls_platform_zeroize(mkek, sizeof(mkek));
+        rc = hsm_pin_check(&d, HSM_PIN_ROLE_SO, p.so, HSM_SO_PIN_LEN, old_mkek, &c->tries);
         if (rc != HSM_OK) {
+            mbedtls_platform_zeroize(old_mkek, sizeof(old_mkek));
             return rc;
         }
+        reinit = true;
     } else if (rc != HSM_ERR_REF_NOT_FOUND) {
         return rc;
     }
@@ -147,6 +151,10 @@ int hsm_cmd_initialize(hsm_cmd *c)
     if ((rc = hsm_device_save(&d, true)) != HSM_OK) {
         goto out;
     }
+    /* The device key survives (re-sealed) or is created with its self-signed chain. */
+    if ((rc = hsm_devid_on_initialize(reinit ? old_mkek : NULL, mkek)) != HSM_OK) {
+        goto out;
+    }
     /* Shares of the old state are forgotten; 92 = 0 makes a random DKEK, pending until the
      * grant below seals it (dkek.h). */
     if ((rc = hsm_dkek_on_initialize(&d)) != HSM_OK) {
@@ -161,5 +169,6 @@ int hsm_cmd_initialize(hsm_cmd *c)
     }
 out:
     mbedtls_platform_zeroize(mkek, sizeof(mkek));
+    mbedtls_platform_zeroize(old_mkek, sizeof(old_mkek));
     return rc;
 }

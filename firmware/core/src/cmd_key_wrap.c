@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "attest.h"
 #include "cmd.h"
 #include "dkek.h"
 #include "hsm/err.h"
@@ -128,7 +129,7 @@ static int field(const uint8_t **p, const uint8_t *end, const uint8_t **v, size_
     return HSM_OK;
 }
 
-static int unwrap(hsm_cmd *c, const uint8_t *in, size_t len)
+static int unwrap(hsm_cmd *c, const uint8_t *in, size_t len, uint8_t *type_out)
 {
     uint8_t kenc[32], kmac[32], kcv[8], mac[16], domain;
     const uint8_t *p = in + 9, *end, *oid, *algs, *skip;
@@ -149,6 +150,7 @@ static int unwrap(hsm_cmd *c, const uint8_t *in, size_t len)
         rc = diff == 0 ? HSM_OK : HSM_ERR_DATA;
     }
     const uint8_t type = in[8];
+    *type_out = type;
     if (rc == HSM_OK && (rc = field(&p, end, &oid, &oid_len)) == HSM_OK) {
         if (type == HSM_BLOB_AES) {
             rc = oid_len == sizeof(oid_aes) && memcmp(oid, oid_aes, oid_len) == 0 ? HSM_OK : HSM_ERR_DATA;
@@ -179,23 +181,48 @@ static int unwrap(hsm_cmd *c, const uint8_t *in, size_t len)
     return rc;
 }
 
+/* CE<id> = the unwrapped key's authenticated request, signed by the device key (ext. spec
+ * 5.4), as for a generated key; not answered (OpenSC sends UNWRAP without Le). Built in `blob`,
+ * which holds nothing secret by now. */
+static int keep_attestation(hsm_cmd *c, uint8_t type)
+{
+    hsm_tlv_writer w;
+    hsm_tlv_writer_init(&w, blob, sizeof(blob));
+    const uint8_t *oid = type == HSM_BLOB_EC ? oid_ec : oid_rsa;
+    int rc = hsm_attest_request(c->s, c->apdu->p1, oid, sizeof(oid_rsa), NULL, NULL, &w);
+    if (rc == HSM_OK) {
+        rc = hsm_store_write((uint16_t)((HSM_PREFIX_EE_CERT << 8) | c->apdu->p1), blob, w.len, 0);
+    }
+    return rc;
+}
+
 int hsm_cmd_unwrap_key(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
+    uint8_t type = 0;
+    int rc;
     if (a->p2 != 0x93) {
         return HSM_ERR_WRONG_P1P2;
     }
     if (a->nc > 0) {
-        return unwrap(c, a->data, a->nc);
+        rc = unwrap(c, a->data, a->nc, &type);
+    } else {
+        size_t n;
+        rc = hsm_store_read(HSM_ID_UNWRAP_EF, 0, blob, sizeof(blob), &n);
+        if (rc == HSM_OK) {
+            rc = unwrap(c, blob, n, &type);
+        }
+        if (rc == HSM_OK) {
+            (void)hsm_store_delete(HSM_ID_UNWRAP_EF); /* the key is in; a leftover blob is harmless */
+        }
+        mbedtls_platform_zeroize(blob, sizeof(blob));
     }
-    size_t n;
-    int rc = hsm_store_read(HSM_ID_UNWRAP_EF, 0, blob, sizeof(blob), &n);
-    if (rc == HSM_OK) {
-        rc = unwrap(c, blob, n);
+    if (rc == HSM_OK && (type == HSM_BLOB_EC || type == HSM_BLOB_RSA || type == HSM_BLOB_RSA_CRT)) {
+        rc = keep_attestation(c, type);
+        if (rc != HSM_OK) {
+            /* No key without its attestation, as for key generation. */
+            (void)hsm_store_delete((uint16_t)((HSM_PREFIX_KEY << 8) | a->p1));
+        }
     }
-    if (rc == HSM_OK) {
-        (void)hsm_store_delete(HSM_ID_UNWRAP_EF); /* the key is in; a leftover blob is harmless */
-    }
-    mbedtls_platform_zeroize(blob, sizeof(blob));
     return rc;
 }

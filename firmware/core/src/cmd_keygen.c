@@ -15,9 +15,9 @@
  */
 #include <string.h>
 
+#include "attest.h"
 #include "cmd.h"
 #include "extras.h"
-#include "hsm/devid.h"
 #include "hsm/err.h"
 #include "hsm/store.h"
 #include "hsm/tlv.h"
@@ -142,55 +142,13 @@ static int parse(const hsm_apdu *a, request *r)
 
 static int respond(hsm_cmd *c, uint8_t id, const request *r)
 {
-    static uint8_t sig[512];
-    size_t sig_len;
-    const char *dev = hsm_devid_chr();
     hsm_tlv_writer w;
-    int rc;
     hsm_tlv_writer_init(&w, c->out, c->out_cap);
-
-    size_t m67 = hsm_tlv_begin(&w, 0x67);
-    size_t start21 = w.len;
-    size_t m21 = hsm_tlv_begin(&w, 0x7F21);
-    size_t start4e = w.len;
-    size_t m4e = hsm_tlv_begin(&w, 0x7F4E);
-    hsm_tlv_put(&w, 0x5F29, "\x00", 1);
-    if (r->has_car) {
-        hsm_tlv_put(&w, 0x42, r->car.value, r->car.len);
-    } else {
-        hsm_tlv_put(&w, 0x42, dev, strlen(dev));
-    }
-    if ((rc = hsm_key_put_public(c->s, id, r->oid.value, r->oid.len, &w)) != HSM_OK) {
-        /* An overflow here is the answer outgrowing Ne, as in the checks below (not 6A84). */
+    int rc = hsm_attest_request(c->s, id, r->oid.value, r->oid.len, r->has_car ? &r->car : NULL,
+                                r->has_chr ? &r->chr : NULL, &w);
+    if (rc != HSM_OK) {
+        /* An overflow is the answer outgrowing Ne (not 6A84). */
         return rc == HSM_ERR_NO_SPACE && !hsm_tlv_writer_ok(&w) ? HSM_ERR_WRONG_LENGTH : rc;
-    }
-    if (r->has_chr) {
-        hsm_tlv_put(&w, 0x5F20, r->chr.value, r->chr.len);
-    } else {
-        hsm_tlv_put(&w, 0x5F20, dev, strlen(dev));
-    }
-    hsm_tlv_end(&w, m4e);
-    if (!hsm_tlv_writer_ok(&w)) {
-        return HSM_ERR_WRONG_LENGTH;
-    }
-    rc = hsm_key_sign_cvc(c->s, id, w.buf + start4e, w.len - start4e, sig, sizeof(sig), &sig_len);
-    if (rc != HSM_OK) {
-        return rc;
-    }
-    hsm_tlv_put(&w, 0x5F37, sig, sig_len);
-    hsm_tlv_end(&w, m21);
-    hsm_tlv_put(&w, 0x42, dev, strlen(dev));
-    if (!hsm_tlv_writer_ok(&w)) {
-        return HSM_ERR_WRONG_LENGTH;
-    }
-    rc = hsm_devid_sign(w.buf + start21, w.len - start21, sig, sizeof(sig), &sig_len);
-    if (rc != HSM_OK) {
-        return rc;
-    }
-    hsm_tlv_put(&w, 0x5F37, sig, sig_len);
-    hsm_tlv_end(&w, m67);
-    if (!hsm_tlv_writer_ok(&w)) {
-        return HSM_ERR_WRONG_LENGTH;
     }
     c->out_len = w.len;
     return HSM_OK;
@@ -212,6 +170,10 @@ int hsm_cmd_generate_keypair(hsm_cmd *c)
         return rc;
     }
     rc = respond(c, a->p1, &r);
+    if (rc == HSM_OK) {
+        /* The attestation stays with the key (ext. spec 5.4): CE<id> = the 67 answer. */
+        rc = hsm_store_write((uint16_t)((HSM_PREFIX_EE_CERT << 8) | a->p1), c->out, c->out_len, 0);
+    }
     if (rc != HSM_OK) {
         /* No half-delivered key: the host never learnt its public key. */
         (void)hsm_store_delete((uint16_t)((HSM_PREFIX_KEY << 8) | a->p1));

@@ -12,6 +12,7 @@
 
 #include "hsm/err.h"
 #include "hsm/rng.h"
+#include "keys.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/ecdsa.h"
 #include "mbedtls/sha256.h"
@@ -284,6 +285,168 @@ int hsm_cvc_build_self_signed(const mbedtls_ecp_keypair *key, const char *car, c
 
 exit:
     mbedtls_mpi_free(&d); /* wipes the scalar */
+    mbedtls_ecp_point_free(&Q);
+    mbedtls_ecp_group_free(&grp);
+    return rc;
+}
+
+/* ---- parsing and verification ---------------------------------------------------------- */
+
+static int read_name(const hsm_tlv *t)
+{
+    return t->len >= 1 && t->len <= HSM_CVC_NAME_MAX ? HSM_OK : HSM_ERR_DATA;
+}
+
+int hsm_cvc_parse(const uint8_t *buf, size_t len, hsm_cvc_cert *c, size_t *used)
+{
+    hsm_tlv_reader r, in, b;
+    hsm_tlv t, body, e;
+    bool eff = false, exp = false;
+
+    if (buf == NULL || c == NULL || used == NULL) {
+        return HSM_ERR_INTERNAL;
+    }
+    memset(c, 0, sizeof(*c));
+    *used = 0;
+    hsm_tlv_reader_init(&r, buf, len);
+    if (hsm_tlv_next(&r, &t) != 1 || t.tag != 0x7F21) {
+        return HSM_ERR_DATA;
+    }
+    c->raw = buf;
+    c->raw_len = (size_t)(r.p - buf);
+    hsm_tlv_reader_init(&in, t.value, t.len);
+    const uint8_t *body_start = in.p;
+    if (hsm_tlv_next(&in, &body) != 1 || body.tag != 0x7F4E) {
+        return HSM_ERR_DATA;
+    }
+    c->body = body_start;
+    c->body_len = (size_t)(in.p - body_start);
+    if (hsm_tlv_next(&in, &c->sig) != 1 || c->sig.tag != 0x5F37 || c->sig.len == 0 ||
+        in.p != in.end) {
+        return HSM_ERR_DATA;
+    }
+    /* Mandatory, in order: 5F29 42 7F49 5F20; then optional 7F4C 5F25 5F24 65, in order. */
+    static const uint32_t order[] = {0x5F29, 0x42, 0x7F49, 0x5F20, 0x7F4C, 0x5F25, 0x5F24, 0x65};
+    size_t next = 0;
+    hsm_tlv_reader_init(&b, body.value, body.len);
+    int rc;
+    while ((rc = hsm_tlv_next(&b, &e)) == 1) {
+        while (next < sizeof(order) / sizeof(order[0]) && order[next] != e.tag) {
+            if (next < 4) {
+                return HSM_ERR_DATA; /* a mandatory element is missing */
+            }
+            next++;
+        }
+        if (next == sizeof(order) / sizeof(order[0])) {
+            return HSM_ERR_DATA; /* unknown or out of order */
+        }
+        next++;
+        switch (e.tag) {
+        case 0x5F29:
+            if (e.len != 1) return HSM_ERR_DATA;
+            break;
+        case 0x42:
+            c->car = e;
+            if (read_name(&e) != HSM_OK) return HSM_ERR_DATA;
+            break;
+        case 0x7F49:
+            c->pubkey = e;
+            if (e.len == 0) return HSM_ERR_DATA;
+            break;
+        case 0x5F20:
+            c->chr = e;
+            if (read_name(&e) != HSM_OK) return HSM_ERR_DATA;
+            break;
+        case 0x7F4C:
+            c->has_chat = true;
+            break;
+        case 0x5F25:
+            if (e.len != 6 || check_date(e.value) != HSM_OK) return HSM_ERR_DATA;
+            memcpy(c->effective, e.value, 6);
+            eff = true;
+            break;
+        case 0x5F24:
+            if (e.len != 6 || check_date(e.value) != HSM_OK) return HSM_ERR_DATA;
+            memcpy(c->expiry, e.value, 6);
+            exp = true;
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0 || next < 4) {
+        return HSM_ERR_DATA;
+    }
+    c->has_dates = eff && exp;
+    *used = c->raw_len;
+    return HSM_OK;
+}
+
+int hsm_cvc_date_cmp(const uint8_t a[6], const uint8_t b[6])
+{
+    int m = memcmp(a, b, 6);
+    return m < 0 ? -1 : m > 0;
+}
+
+int hsm_cvc_verify(const hsm_cvc_cert *c, const uint8_t *key, size_t key_len,
+                   const uint8_t *domain, size_t domain_len)
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point Q;
+    mbedtls_mpi r, s;
+    mbedtls_ecp_group_id gid;
+    hsm_tlv oid, p, a, q;
+    uint8_t hash[32];
+    int rc;
+
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&Q);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    if (c == NULL || key == NULL || domain == NULL) {
+        rc = HSM_ERR_INTERNAL;
+        goto exit;
+    }
+    if (hsm_tlv_find(key, key_len, 0x06, &oid) != 1 || hsm_tlv_find(key, key_len, 0x86, &q) != 1 ||
+        hsm_tlv_find(domain, domain_len, 0x81, &p) != 1 ||
+        hsm_tlv_find(domain, domain_len, 0x82, &a) != 1) {
+        rc = HSM_ERR_DATA;
+        goto exit;
+    }
+    if (oid.len != sizeof(hsm_cvc_oid_ecdsa_sha256) ||
+        memcmp(oid.value, hsm_cvc_oid_ecdsa_sha256, oid.len) != 0) {
+        rc = HSM_ERR_UNSUPPORTED;
+        goto exit;
+    }
+    if ((rc = hsm_key_curve_from_params(p.value, p.len, a.value, a.len, &gid)) != HSM_OK) {
+        goto exit;
+    }
+    if (mbedtls_ecp_group_load(&grp, gid) != 0) {
+        rc = HSM_ERR_UNSUPPORTED;
+        goto exit;
+    }
+    if (mbedtls_ecp_point_read_binary(&grp, &Q, q.value, q.len) != 0 ||
+        mbedtls_ecp_check_pubkey(&grp, &Q) != 0) {
+        rc = HSM_ERR_DATA;
+        goto exit;
+    }
+    size_t nlen = mbedtls_mpi_size(&grp.N);
+    if (c->sig.len != 2 * nlen) {
+        rc = HSM_ERR_CONDITIONS;
+        goto exit;
+    }
+    if (mbedtls_sha256(c->body, c->body_len, hash, 0) != 0 ||
+        mbedtls_mpi_read_binary(&r, c->sig.value, nlen) != 0 ||
+        mbedtls_mpi_read_binary(&s, c->sig.value + nlen, nlen) != 0) {
+        rc = HSM_ERR_EXEC;
+        goto exit;
+    }
+    rc = mbedtls_ecdsa_verify(&grp, hash, sizeof(hash), &Q, &r, &s) == 0 ? HSM_OK
+                                                                          : HSM_ERR_CONDITIONS;
+
+exit:
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
     mbedtls_ecp_point_free(&Q);
     mbedtls_ecp_group_free(&grp);
     return rc;

@@ -35,7 +35,8 @@ static const file_class classes[] = {
     {HSM_PREFIX_PROT_DATA << 8,  true, AC_USER,   AC_USER,   AC_USER, true,  true},
     {HSM_PREFIX_EE_CERT << 8,    true, AC_ALWAYS, AC_USER,   AC_USER, false, true},
     {HSM_PREFIX_DATA << 8,       true, AC_ALWAYS, AC_USER,   AC_USER, false, true},
-    {HSM_ID_C_DEVAUT,            false, AC_ALWAYS, AC_NEVER, AC_NEVER, false, false},
+    /* Written whole, as enrolment does (ext. spec 5.3); devid.c checks it is this device's. */
+    {HSM_ID_C_DEVAUT,            false, AC_ALWAYS, AC_USER,  AC_NEVER, false, false},
     {HSM_ID_TOKENINFO,           false, AC_ALWAYS, AC_USER,  AC_USER, false, false},
     /* The UNWRAP transfer file: a key blob is written here, consumed by UNWRAP (74). */
     {HSM_ID_UNWRAP_EF,           false, AC_NEVER,  AC_USER,  AC_USER, false, false},
@@ -130,6 +131,9 @@ int hsm_file_write(const hsm_session *s, uint16_t id, size_t off, const uint8_t 
     }
     if (!allowed(c->write, s)) {
         return HSM_ERR_SECURITY;
+    }
+    if (id == HSM_ID_C_DEVAUT) {
+        return off == 0 ? hsm_devid_install(s, data, len) : HSM_ERR_WRONG_P1P2;
     }
     size_t size = 0;
     int rc = off == 0 ? HSM_OK : hsm_file_size(id, &size);

@@ -30,6 +30,8 @@
 /* Device-lifetime objects (10F0..10FF: device key, USB configuration, ...) survive
  * INITIALIZE; everything else belongs to the initialised state and is wiped with it. */
 #define HSM_ID_DEVICE_LIFETIME_FIRST 0x10F0u
+#define HSM_ID_DEVKEY 0x10F0u   /* device key, sealed under the MKEK: 81 d | 82 Q (devid.c) */
+#define HSM_ID_DEVCHAIN 0x10F1u /* content of EF.C_DevAut 2F02: device cert [|| DV cert] */
 
 static inline bool hsm_id_internal(uint16_t id)
 {

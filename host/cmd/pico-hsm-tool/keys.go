@@ -139,7 +139,7 @@ func cmdKeysGenerate(args []string, stdout io.Writer) error {
 	counter := fs.String("counter", "", "allow only `N` signatures/decryptions (0..4294967294)")
 	algs := fs.String("algorithms", "", "allowed algorithms, comma-separated names or hex bytes (73,70)")
 	domain := fs.String("domain", "", "key domain `N` (0..255)")
-	noStore := fs.Bool("no-store", false, "do not write the answer to the key's CE file")
+	noStore := fs.Bool("no-store", false, "do not write the answer to the key's CE file (a Pico HSM keeps it there itself)")
 	if err := noPositional(fs, args); err != nil {
 		return err
 	}

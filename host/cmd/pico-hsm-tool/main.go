@@ -17,6 +17,8 @@
 //	pico-hsm-tool clock get|set, options get|set, rescue info|memory|reboot
 //	pico-hsm-tool aes keygen|encrypt|decrypt ...
 //	pico-hsm-tool mac|kdf|derive-ec ...
+//	pico-hsm-tool ca init|issue|install|enrol ...
+//	pico-hsm-tool attest --id N --root FILE
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
 // and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
@@ -118,6 +120,20 @@ commands:
                                                 aes-derive (HKDF-SHA-256, length of --info)
   derive-ec --pin PIN --id N --to M --scalar HEX
                                                 store key M = key N's scalar + HEX (mod p)
+  ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW
+                                                create an offline CA: root PREFIXCA00001 and
+                                                DV PREFIXDV00001 (P-256), keys encrypted
+                                                (scrypt + AES-256-GCM)
+  ca enrol --dir DIR --pin PIN --passphrase PW  issue the device certificate from the
+                                                device's request (2F02) and install device
+                                                cert || DV cert in 2F02
+  ca issue --dir DIR --passphrase PW -o CHAIN REQUEST
+                                                the same offline: REQUEST is a device's 2F02
+                                                (files read 2F02 -o REQUEST)
+  ca install --dir DIR --pin PIN CHAIN          write an issued chain into 2F02
+  attest --id N --root root.cvc                 verify that key N is held by this device
+                                                (CE<N> signed by the device key) and that
+                                                the device chains to the root
 
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
@@ -191,7 +207,12 @@ func init() {
 		"mac": {"mac [--reader NAME] [--pin PIN] --id N --alg cmac|hmac-sha1..hmac-sha512 -i IN [-o OUT]", cmdMAC},
 		"kdf": {"kdf [--reader NAME] [--pin PIN] --id N --alg ALG [--len N] [--salt HEX] [--info HEX] [--iter N] [-o OUT]",
 			cmdKDF},
-		"derive-ec": {"derive-ec [--reader NAME] [--pin PIN] --id N --to M --scalar HEX", cmdDeriveEC},
+		"derive-ec":  {"derive-ec [--reader NAME] [--pin PIN] --id N --to M --scalar HEX", cmdDeriveEC},
+		"ca init":    {"ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW", cmdCAInit},
+		"ca issue":   {"ca issue --dir DIR --passphrase PW -o CHAIN REQUEST", cmdCAIssue},
+		"ca install": {"ca install [--reader NAME] --dir DIR --pin PIN CHAIN", cmdCAInstall},
+		"ca enrol":   {"ca enrol [--reader NAME] --dir DIR --pin PIN --passphrase PW", cmdCAEnrol},
+		"attest":     {"attest [--reader NAME] --id N --root FILE", cmdAttest},
 	}
 }
 
@@ -206,6 +227,7 @@ var groups = map[string]string{
 	"options": "get or set",
 	"rescue":  "info, memory or reboot",
 	"aes":     "keygen, encrypt or decrypt",
+	"ca":      "init, issue, install or enrol",
 }
 
 // usageError marks a mistake in the command line: exit status 2.

@@ -57,4 +57,36 @@ int hsm_cvc_build_self_signed(const mbedtls_ecp_keypair *key, const char *car, c
                               const uint8_t effective[6], const uint8_t expiry[6], uint8_t *out,
                               size_t cap, size_t *out_len);
 
+/* ---- parsing and verification (extensions spec 5.2, 5.5) ------------------------------- */
+
+/* A parsed certificate; every pointer aliases the parsed input. */
+typedef struct {
+    const uint8_t *raw;   /* the whole 7F21 TLV */
+    size_t raw_len;
+    const uint8_t *body;  /* the whole 7F4E TLV: the signed bytes */
+    size_t body_len;
+    hsm_tlv car, chr;     /* 42, 5F20: 1..HSM_CVC_NAME_MAX bytes */
+    hsm_tlv pubkey;       /* value of 7F49: 06 OID first */
+    hsm_tlv sig;          /* value of 5F37 */
+    bool has_chat;
+    bool has_dates;       /* 5F25 and 5F24 both present, valid YYMMDD */
+    uint8_t effective[6], expiry[6];
+} hsm_cvc_cert;
+
+/* Parses the first TLV of buf[0..len) as a certificate (7F21 { 7F4E body, 5F37 sig }); *used
+ * is its size. Body elements: 5F29, 42, 7F49, 5F20 mandatory in this order; 7F4C, 5F25, 5F24,
+ * 65 optional. Returns HSM_OK or HSM_ERR_DATA. */
+int hsm_cvc_parse(const uint8_t *buf, size_t len, hsm_cvc_cert *c, size_t *used);
+
+/* Checks c's signature with the issuer public key `key` (a 7F49 value: 06 id-TA-ECDSA-SHA-256
+ * and 86 point) on the curve named by the 81 p / 82 a of `domain` (a 7F49 value with domain
+ * parameters; may be `key` itself). HSM_OK, HSM_ERR_CONDITIONS when the signature is wrong,
+ * HSM_ERR_UNSUPPORTED for another algorithm or an unknown curve, HSM_ERR_DATA when a key is
+ * malformed. */
+int hsm_cvc_verify(const hsm_cvc_cert *c, const uint8_t *key, size_t key_len,
+                   const uint8_t *domain, size_t domain_len);
+
+/* -1, 0, 1 as date a is before, equal to, after date b (YYMMDD digits). */
+int hsm_cvc_date_cmp(const uint8_t a[6], const uint8_t b[6]);
+
 #endif

@@ -25,14 +25,20 @@
  * (the last date YYMMDD can express: without a clock the device cannot renew the certificate,
  * so it must outlive the device).
  *
- * CURRENT LIMITATION: the device key is generated in RAM at every boot (ephemeral), so the
- * public key and the certificate change at every boot while the serial does not. A later
- * change persists the key (key CC00) and stores the certificate issued by the user's own CA;
- * only devkey_obtain() and c_devaut_obtain() in devid.c change then.
+ * The device key (secp256r1) is created by the first INITIALIZE and sealed (secret.h) under the
+ * MKEK as the device-lifetime object HSM_ID_DEVKEY; a re-initialisation, which is authorised by
+ * the SO-PIN and so recovers the old MKEK, re-seals the same key under the new MKEK, so the
+ * identity and any chain a CA issued for it survive. The chain (2F02 content) is the public
+ * device-lifetime object HSM_ID_DEVCHAIN: after INITIALIZE the self-signed certificate above;
+ * after enrolment (UPDATE BINARY of 2F02, hsm_devid_install) device cert || DV cert. Before the
+ * first INITIALIZE no MKEK exists to seal a key under, so 2F02 holds a placeholder: the same
+ * self-signed layout over a key generated at boot and discarded at once (it changes at every
+ * boot and nothing can be attested by it). A power cut between the wipe of INITIALIZE and the
+ * re-sealing leaves a key that does not load: the next INITIALIZE creates a new one.
  *
- * State: owned by devid.c, built once by hsm_devid_init() (idempotent; on failure nothing is
- * kept and a later call tries again). The private key never leaves devid.c: it is used only
- * through hsm_devid_sign().
+ * State: serial, CHR and a RAM copy of the chain, owned by devid.c, built by hsm_devid_init()
+ * (idempotent) and kept current by hsm_devid_on_initialize() and hsm_devid_install(). The
+ * private key is loaded from the store for each use and wiped after it; it never leaves devid.c.
  */
 #ifndef HSM_DEVID_H
 #define HSM_DEVID_H
@@ -44,9 +50,23 @@
 #define HSM_DEVID_CHR_LEN 16u
 #define HSM_DEVID_C_DEVAUT_MAX 1024u
 
-/* Builds the identity: serial, device key, C_DevAut. Called by hsm_card_init(). Returns
- * HSM_OK, HSM_ERR_ENTROPY (no key without entropy), or another error of cvc.h. */
+struct hsm_session_s;
+
+/* Builds the identity: serial, CHR, C_DevAut (stored chain, else the placeholder). Called by
+ * hsm_card_init() after the store is mounted. Returns HSM_OK, HSM_ERR_ENTROPY (no placeholder
+ * without entropy), or another error of cvc.h. */
 int hsm_devid_init(void);
+
+/* INITIALIZE, after the new device record is written: re-seals the device key under new_mkek
+ * when old_mkek (the MKEK before, NULL on a first initialisation) opens it, else creates a new
+ * key and a self-signed chain. */
+int hsm_devid_on_initialize(const uint8_t *old_mkek, const uint8_t new_mkek[32]);
+
+/* Replaces the chain (UPDATE BINARY of 2F02 at offset 0). data must be 1..HSM_DEVID_C_DEVAUT_MAX
+ * bytes of complete 7F21 certificates, the first one holding the device's public key and CHR
+ * (so OpenSC's serial stays the device's own). HSM_ERR_DATA when malformed, HSM_ERR_CONDITIONS
+ * when the first certificate is not the device's, HSM_ERR_SECURITY without open keys. */
+int hsm_devid_install(const struct hsm_session_s *s, const uint8_t *data, size_t len);
 
 /* The NUL-terminated serial (HSM_DEVID_SERIAL_LEN characters); NULL before hsm_devid_init(). */
 const char *hsm_devid_serial(void);
@@ -58,8 +78,11 @@ const char *hsm_devid_chr(void);
 /* The bytes of EF 2F02; valid for the program's life. HSM_ERR_NOT_FOUND before init. */
 int hsm_devid_c_devaut(const uint8_t **data, size_t *len);
 
-/* ECDSA-SHA-256 with the device key, plain r || s (64 bytes); for outer signatures. */
-int hsm_devid_sign(const uint8_t *msg, size_t len, uint8_t *sig, size_t cap, size_t *sig_len);
+/* ECDSA-SHA-256 with the device key, plain r || s (64 bytes); for outer signatures. Needs the
+ * session's keys (HSM_ERR_SECURITY). A device initialised before keys were persisted gets its
+ * key (and a self-signed chain) here, on first use. */
+int hsm_devid_sign(const struct hsm_session_s *s, const uint8_t *msg, size_t len, uint8_t *sig,
+                   size_t cap, size_t *sig_len);
 
 /* The serial of the chip with unique ID `uid` (the pure function behind hsm_devid_serial()). */
 int hsm_devid_serial_from_uid(const uint8_t uid[8], char out[HSM_DEVID_SERIAL_LEN + 1]);
