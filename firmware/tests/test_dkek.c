@@ -194,6 +194,29 @@ static void test_no_pin_then_verify(void)
     check_status(3, 0, kcv);
 }
 
+/* A power loss (hsm_card_power_off) before any PIN session sealed the shares loses them: the
+ * status reports them all missing again and nothing of them is in flash; the card works. */
+static void test_power_loss_before_seal(void)
+{
+    uint8_t sh[2][32];
+    kt_rng(NULL, (uint8_t *)sh, sizeof(sh));
+    init_device(3, -1, true);
+    CHECK_EQ_INT(KT_TX(KT_SELECT_APP), 0x9000); /* logout */
+    CHECK_EQ_INT(import_share(0, sh[0]), 0x9000);
+    CHECK_EQ_INT(import_share(0, sh[1]), 0x9000);
+    check_status(3, 1, NULL);
+    hsm_card_power_off();
+    CHECK_EQ_INT(hsm_card_init(), HSM_OK);
+    CHECK_EQ_INT(KT_TX(KT_SELECT_APP), 0x9000);
+    CHECK_EQ_INT(status(0), 0x9000);
+    check_status(3, 3, NULL);
+    const uint8_t *s[] = {sh[0], sh[1]};
+    scan_flash(s, 2);
+    kt_login();
+    CHECK_EQ_INT(status(0), 0x9000);
+    check_status(3, 3, NULL);
+}
+
 /* ---- blobs ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -642,6 +665,7 @@ int main(void)
     double t0 = kt_now();
     test_shares();
     test_no_pin_then_verify();
+    test_power_loss_before_seal();
     test_wrap_unwrap();
     test_second_device();
     test_domains();

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "dkek.h"
 #include "extras.h"
 #include "hsm/devid.h"
 #include "hsm/err.h"
@@ -85,6 +86,15 @@ size_t hsm_card_atr(const uint8_t **p)
 {
     *p = atr;
     return sizeof(atr);
+}
+
+void hsm_card_power_off(void)
+{
+    hsm_session_clear(&session);
+    hsm_dkek_forget_ram();
+    hsm_devid_forget();
+    hsm_clock_forget();
+    initialised = false;
 }
 
 void hsm_card_reset(void)

@@ -188,6 +188,13 @@ int hsm_devid_init(void)
     return HSM_OK;
 }
 
+void hsm_devid_forget(void)
+{
+    ready = false;
+    c_devaut_len = 0;
+    mbedtls_platform_zeroize(c_devaut, sizeof(c_devaut));
+}
+
 int hsm_devid_on_initialize(const uint8_t *old_mkek, const uint8_t new_mkek[32])
 {
     hsm_session old, neu;

@@ -43,6 +43,13 @@ static void ram_forget(uint8_t d)
     ram.pending[d] = false;
 }
 
+void hsm_dkek_forget_ram(void)
+{
+    for (uint8_t d = 0; d < HSM_DKEK_DOMAINS; d++) {
+        ram_forget(d);
+    }
+}
+
 static void kcv_of(const uint8_t dkek[32], uint8_t kcv[8])
 {
     uint8_t h[32];

@@ -44,6 +44,8 @@ int hsm_dkek_on_initialize(const hsm_device *d);
 /* Seals and stores every pending DKEK; nothing to do without open keys. A failure leaves the
  * DKEK pending (it is retried at the next call). */
 int hsm_dkek_flush(const hsm_session *s);
+/* Wipes the shares held in RAM for every domain (power off). */
+void hsm_dkek_forget_ram(void);
 
 /* Status answer (total, missing, KCV) of domain. HSM_ERR_WRONG_P1P2 for domain >= 16,
  * HSM_ERR_P1P2 beyond the table, HSM_ERR_REF_NOT_FOUND for a domain not created or a device

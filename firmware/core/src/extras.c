@@ -130,6 +130,12 @@ static int phy_byte(uint8_t tag)
 static bool clock_set;
 static int64_t clock_offset; /* seconds added to the wall clock, or to the uptime base */
 
+void hsm_clock_forget(void)
+{
+    clock_set = false;
+    clock_offset = 0;
+}
+
 bool hsm_clock_get(int64_t *t)
 {
     int64_t wall;

@@ -38,6 +38,8 @@ int hsm_phy_set_field(uint8_t tag, const uint8_t *v, size_t len);
 /* Unix seconds now; false when no host set the clock since boot (and the platform has none). */
 bool hsm_clock_get(int64_t *unix_seconds);
 void hsm_clock_set(int64_t unix_seconds);
+/* Forgets the offset a host set (power off: the devices have no battery-backed clock). */
+void hsm_clock_forget(void);
 /* 8-byte broken-down form (3.3): year (2, BE), month (0-based, verbatim), day, weekday (0 =
  * Sunday; ignored when setting), hour, minute, second. */
 int64_t hsm_clock_from_tm(const uint8_t tm[8]);

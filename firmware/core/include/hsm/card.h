@@ -21,6 +21,11 @@ size_t hsm_card_atr(const uint8_t **atr);
 /* Power off / reset / power on: clear every volatile state (selection, PIN state, challenge). */
 void hsm_card_reset(void);
 
+/* Forgets every piece of RAM state, as a loss of power would: the session, DKEK shares not yet
+ * sealed, the device identity cache, the clock. The store's contents stay; the next
+ * hsm_card_init() mounts it again. For platforms and tests that model a reboot. */
+void hsm_card_power_off(void);
+
 /* Processes one C-APDU; writes response data followed by SW1 SW2 into resp (resp_cap >= 2).
  * Returns the number of bytes written (always >= 2). Never fails otherwise: every error is
  * a status word. */

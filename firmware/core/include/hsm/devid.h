@@ -56,6 +56,8 @@ struct hsm_session_s;
  * hsm_card_init() after the store is mounted. Returns HSM_OK, HSM_ERR_ENTROPY (no placeholder
  * without entropy), or another error of cvc.h. */
 int hsm_devid_init(void);
+/* Drops the RAM copy (power off); hsm_devid_init() builds it again from the store. */
+void hsm_devid_forget(void);
 
 /* INITIALIZE, after the new device record is written: re-seals the device key under new_mkek
  * when old_mkek (the MKEK before, NULL on a first initialisation) opens it, else creates a new
