@@ -62,7 +62,7 @@ func (c *Client) OTPStatus(ctx context.Context) (*OTPStatus, error) {
 // checked like VERIFY 88 (a wrong one gives an apdu.WrongPINError); its wrap is bound at once,
 // the user PIN's at its next VERIFY. apdu.ErrFunctionNotSupported: no OTP on this chip;
 // apdu.ErrConditions: already provisioned; apdu.ErrCommandNotAllowed: OTP damaged;
-// apdu.ErrMemoryFailure: the OTP write failed.
+// apdu.ErrMemoryFailure: an OTP write failed (OTPStatus then says damaged or pending).
 func (c *Client) ProvisionOTP(ctx context.Context, soPIN []byte) error {
 	if len(soPIN) != SOPINLen {
 		return fmt.Errorf("provision otp: SO-PIN of %d bytes, want %d", len(soPIN), SOPINLen)

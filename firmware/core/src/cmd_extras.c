@@ -20,8 +20,8 @@
  *                   SO-PIN comes in the data (checked like VERIFY 88: counter first, 63Cx,
  *                   6983), or was verified earlier in this session (no data); otherwise 6982.
  *                   Other lengths 6700. Then 6A81 no OTP on this chip, 6985 already
- *                   provisioned, 6986 OTP damaged, 6581 the OTP write failed (the page is then
- *                   damaged: the flash-only model continues). With the SO-PIN in the data, its
+ *                   provisioned, 6986 OTP damaged, 6581 an OTP write failed (status then says
+ *                   damaged, or pending when only the lock is missing). With the SO-PIN in the data, its
  *                   wrap is re-bound at once; otherwise (and the user PIN's always) at its next
  *                   successful presentation (pin.h).
  *                 other P2 -> 6A86

@@ -99,7 +99,7 @@ func cmdOTPProvision(args []string, stdout io.Writer) error {
 		err = c.ProvisionOTP(ctx, soP)
 		switch {
 		case errors.Is(err, apdu.ErrMemoryFailure):
-			return fmt.Errorf("%w (the OTP write failed: the page is now unusable, the flash-only model continues)", err)
+			return fmt.Errorf("%w (an OTP write failed: see otp status — damaged: the flash-only model continues; pending: the next boot finishes the lock)", err)
 		case err != nil:
 			return err
 		}
