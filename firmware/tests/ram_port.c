@@ -15,6 +15,7 @@
 #include "hsm/port/device.h"
 #include "hsm/port/entropy.h"
 #include "hsm/port/flash.h"
+#include "hsm/port/otp.h"
 #include "hsm/port/presence.h"
 #include "hsm/port/system.h"
 #include "mbedtls/sha256.h"
@@ -33,8 +34,11 @@ static uint8_t uid[8] = {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80};
 static uint64_t counter;
 static bool entropy_broken;
 
+static void otp_reset(void);
+
 void ram_port_reset(const uint8_t id[8])
 {
+    otp_reset();
     memset(flash, 0xFF, flash_size);
     if (id) {
         memcpy(uid, id, 8);
@@ -299,4 +303,94 @@ void hsm_port_reboot(bool bootsel)
 uint32_t ram_port_reboots(void)
 {
     return reboots;
+}
+
+/* ---- OTP root (port/otp.h) ------------------------------------------------------------- */
+
+static hsm_otp_status otp_status = HSM_OTP_BLANK;
+static uint8_t otp_root[HSM_OTP_ROOT_SIZE];
+static bool otp_fail, otp_unreadable;
+static uint32_t otp_writes;
+
+static void otp_reset(void)
+{
+    otp_status = HSM_OTP_BLANK;
+    memset(otp_root, 0, sizeof(otp_root));
+    otp_fail = otp_unreadable = false;
+    otp_writes = 0;
+}
+
+void ram_port_otp_absent(void)
+{
+    otp_reset();
+    otp_status = HSM_OTP_ABSENT;
+}
+
+void ram_port_otp_blank(void)
+{
+    otp_reset();
+}
+
+void ram_port_otp_set_root(const uint8_t root[32])
+{
+    otp_reset();
+    memcpy(otp_root, root, sizeof(otp_root));
+    otp_status = HSM_OTP_READY;
+}
+
+void ram_port_otp_fail_provision(bool fail)
+{
+    otp_fail = fail;
+}
+
+void ram_port_otp_unreadable(bool unreadable)
+{
+    otp_unreadable = unreadable;
+}
+
+uint32_t ram_port_otp_provisions(void)
+{
+    return otp_writes;
+}
+
+hsm_otp_status hsm_port_otp_status(void)
+{
+    return otp_status == HSM_OTP_READY && otp_unreadable ? HSM_OTP_PENDING : otp_status;
+}
+
+int hsm_port_otp_root(uint8_t out[HSM_OTP_ROOT_SIZE])
+{
+    if (hsm_port_otp_status() != HSM_OTP_READY) {
+        memset(out, 0, HSM_OTP_ROOT_SIZE);
+        return HSM_ERR_NOT_FOUND;
+    }
+    memcpy(out, otp_root, HSM_OTP_ROOT_SIZE);
+    return HSM_OK;
+}
+
+int hsm_port_otp_provision(bool so_pin_verified)
+{
+    if (!so_pin_verified) {
+        return HSM_ERR_SECURITY;
+    }
+    switch (hsm_port_otp_status()) {
+    case HSM_OTP_ABSENT: return HSM_ERR_UNSUPPORTED;
+    case HSM_OTP_READY:
+    case HSM_OTP_PENDING: return HSM_ERR_CONDITIONS;
+    case HSM_OTP_DAMAGED: return HSM_ERR_NOT_ALLOWED;
+    case HSM_OTP_BLANK: break;
+    }
+    int rc = hsm_port_entropy(otp_root, sizeof(otp_root));
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    otp_writes++;
+    if (otp_fail) {
+        otp_fail = false;
+        memset(otp_root, 0, sizeof(otp_root));
+        otp_status = HSM_OTP_DAMAGED;
+        return HSM_ERR_FLASH;
+    }
+    otp_status = HSM_OTP_READY;
+    return HSM_OK;
 }

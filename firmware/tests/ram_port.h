@@ -42,4 +42,14 @@ void ram_port_set_wallclock(bool have, int64_t unix_seconds);
 /* Reboots requested since start. */
 uint32_t ram_port_reboots(void);
 
+/* OTP root (port/otp.h). ram_port_reset() makes it BLANK (present, not provisioned); provisioning
+ * draws the root from the entropy stream. Faults are injected here, never in the core. */
+void ram_port_otp_absent(void);                        /* no OTP on this chip (RP2040) */
+void ram_port_otp_blank(void);                         /* present, not provisioned */
+void ram_port_otp_set_root(const uint8_t root[32]);    /* provisioned with this root */
+void ram_port_otp_fail_provision(bool fail);           /* the next provisioning's write fails:
+                                                        * HSM_ERR_FLASH, page DAMAGED */
+void ram_port_otp_unreadable(bool unreadable);         /* root not readable (PENDING) */
+uint32_t ram_port_otp_provisions(void);                /* provisioning writes attempted */
+
 #endif

@@ -15,6 +15,8 @@ hsm_unit_test(apdu)
 hsm_unit_test(tlv)
 hsm_unit_test(card)
 hsm_unit_test(pin)
+# The PIN keys bound to the OTP root: EXTRAS F0, re-binding, dumps moved elsewhere, power cuts.
+hsm_unit_test(otp)
 # Asymmetric keys: generation, SIGN, DECIPHER (keys_common.h); RSA-4096 apart, it is slow.
 hsm_unit_test(keys)
 hsm_unit_test(keys_errors)

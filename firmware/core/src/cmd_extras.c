@@ -10,16 +10,35 @@
  *                 05 LED brightness (1), 06 PHY options (2); other lengths 6700, fields 6A86
  *   05 memory     free, used, total, objects, flash size: five 4-byte big-endian words
  *   FB reboot     no data (else 6700); answers, then reboots (the emulator resets the card)
+ *   F0 OTP root   Pico HSM's own (not in the reference firmware; docs/security.md), no user
+ *                 PIN needed (it has its own authorisation):
+ *                 F0 00, no data: status, 2 bytes: the platform's hsm_otp_status (00 no OTP,
+ *                   01 blank, 02 ready, 03 pending, 04 damaged), then the device record's
+ *                   binding bits (01 user PIN wrap, 02 SO-PIN wrap bound to the root; 00 before
+ *                   initialisation)
+ *                 F0 01 [SO-PIN (8)]: provision the root — explicit and irreversible. The
+ *                   SO-PIN comes in the data (checked like VERIFY 88: counter first, 63Cx,
+ *                   6983), or was verified earlier in this session (no data); otherwise 6982.
+ *                   Other lengths 6700. Then 6A81 no OTP on this chip, 6985 already
+ *                   provisioned, 6986 OTP damaged, 6581 an OTP write failed (status then says
+ *                   damaged, or pending when only the lock is missing). With the SO-PIN in the data, its
+ *                   wrap is re-bound at once; otherwise (and the user PIN's always) at its next
+ *                   successful presentation (pin.h).
+ *                 other P2 -> 6A86
  *   3A secure lock, 4C OTP and anything else -> 6A86 (OTP must stay unavailable, 3.3)
  */
 #include <string.h>
 
 #include "cmd.h"
+#include "device.h"
 #include "extras.h"
 #include "hsm/err.h"
 #include "hsm/port/flash.h"
+#include "hsm/port/otp.h"
 #include "hsm/port/system.h"
 #include "hsm/store.h"
+#include "mbedtls/platform_util.h"
+#include "pin.h"
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -87,10 +106,71 @@ static int phy(hsm_cmd *c)
     return hsm_phy_set_field(a->p2, a->data, a->nc);
 }
 
+static int otp_status(hsm_cmd *c)
+{
+    uint8_t b[2] = {(uint8_t)hsm_port_otp_status(), 0x00};
+    hsm_device d;
+    int rc = hsm_device_load(&d);
+    if (rc == HSM_OK) {
+        b[1] = (uint8_t)(((d.flags & HSM_DEV_USER_OTP) ? 0x01u : 0u) | ((d.flags & HSM_DEV_SO_OTP) ? 0x02u : 0u));
+    } else if (rc != HSM_ERR_REF_NOT_FOUND) {
+        return rc;
+    }
+    return hsm_cmd_out(c, b, sizeof(b));
+}
+
+static int otp_provision(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->nc != 0 && a->nc != HSM_SO_PIN_LEN) return HSM_ERR_WRONG_LENGTH;
+    if (a->nc == 0 && !c->s->so_verified) return HSM_ERR_SECURITY;
+    /* What the platform would refuse anyway, answered before an SO-PIN try is spent. */
+    switch (hsm_port_otp_status()) {
+    case HSM_OTP_ABSENT: return HSM_ERR_UNSUPPORTED;
+    case HSM_OTP_READY:
+    case HSM_OTP_PENDING: return HSM_ERR_CONDITIONS;
+    case HSM_OTP_DAMAGED: return HSM_ERR_NOT_ALLOWED;
+    case HSM_OTP_BLANK: break;
+    }
+    uint8_t mkek[HSM_MKEK_SIZE];
+    hsm_device d;
+    unsigned tries;
+    int rc = HSM_OK;
+    if (a->nc != 0) {
+        if ((rc = hsm_device_load(&d)) == HSM_OK) {
+            rc = hsm_pin_check(&d, HSM_PIN_ROLE_SO, a->data, a->nc, mkek, &c->tries);
+        }
+        if (rc != HSM_OK) goto out;
+    }
+    rc = hsm_port_otp_provision(true);
+    if (rc == HSM_OK && a->nc != 0 && hsm_device_load(&d) == HSM_OK) {
+        /* Re-bind the SO-PIN's wrap now: it is presented again through the one PIN check,
+         * which re-makes a wrap that predates the root. Should this fail, the next SO-PIN
+         * presentation does it; provisioning itself succeeded. */
+        (void)hsm_pin_check(&d, HSM_PIN_ROLE_SO, a->data, a->nc, mkek, &tries);
+    }
+out:
+    mbedtls_platform_zeroize(mkek, sizeof(mkek));
+    return rc;
+}
+
+static int otp(hsm_cmd *c)
+{
+    switch (c->apdu->p2) {
+    case 0x00:
+        if (c->apdu->nc != 0) return HSM_ERR_WRONG_LENGTH;
+        return otp_status(c);
+    case 0x01:
+        return otp_provision(c);
+    default:
+        return HSM_ERR_P1P2;
+    }
+}
+
 int hsm_cmd_extras(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
-    const bool open = a->p1 == 0x1B || a->p1 == 0x05;
+    const bool open = a->p1 == 0x1B || a->p1 == 0x05 || a->p1 == 0xF0;
     if (!open && !c->s->user_verified && !c->s->so_verified) {
         return HSM_ERR_SECURITY;
     }
@@ -107,6 +187,7 @@ int hsm_cmd_extras(hsm_cmd *c)
         hsm_extras_memory(m);
         return hsm_cmd_out(c, m, sizeof(m));
     }
+    case 0xF0: return otp(c);
     case 0xFB:
         if (a->nc != 0) return HSM_ERR_WRONG_LENGTH;
         hsm_port_reboot(false);

@@ -6,7 +6,8 @@
  *
  *   off size  field
  *   0   1     format (1)
- *   1   1     flags: bit 0 = transport PIN still to be changed
+ *   1   1     flags: bit 0 = transport PIN still to be changed; bit 1 = the user PIN's wrap,
+ *               bit 2 = the SO-PIN's wrap is made under a KEK bound to the OTP root (pin.h)
  *   2   2     options (tag 80 of INITIALIZE)
  *   4   1     user PIN retry maximum      5  1  user PIN retries left
  *   6   1     SO-PIN retries left         7  1  user PIN length (6..16)
@@ -32,7 +33,11 @@
 #define HSM_PIN_MIN 6u
 #define HSM_PIN_MAX 16u
 
-enum { HSM_DEV_TRANSPORT_PIN = 1u << 0 };
+enum {
+    HSM_DEV_TRANSPORT_PIN = 1u << 0,
+    HSM_DEV_USER_OTP = 1u << 1, /* user_wrap's KEK is bound to the OTP root */
+    HSM_DEV_SO_OTP = 1u << 2,   /* so_wrap's KEK is bound to the OTP root */
+};
 
 typedef struct {
     uint8_t flags;

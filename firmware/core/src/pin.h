@@ -9,10 +9,22 @@
  * no separate verifier is stored: a flash dump gives an attacker nothing faster than running
  * the KDF once per guess.
  *
+ * Binding to the OTP root (port/otp.h; RP2350 once provisioned, the emulator's .otp file):
+ * when the platform has a root, the KEK is instead
+ *   KEK = HKDF-SHA256(salt = root, IKM = the PBKDF2 output above, info = "pico-hsm/pin/otp" | role)
+ * and the device record's flag for that wrap (HSM_DEV_USER_OTP, HSM_DEV_SO_OTP) is set; then a
+ * flash dump is useless without the chip, even to an offline PIN search. Every new wrap is
+ * bound when the root exists. A wrap made before provisioning is re-made bound by the next
+ * successful hsm_pin_check() of its PIN, in the same atomic record write that restores the
+ * counter. A wrap flagged bound while the root cannot be read fails closed (HSM_ERR_EXEC,
+ * 6400), before any try is spent: there is never a fall-back to the unbound KEK.
+ *
  * hsm_pin_check() is the only way a PIN is compared. Its order is the security property:
  *   1. retries left == 0  -> HSM_ERR_BLOCKED, nothing compared
+ *      the wrap is bound but the OTP root is unreadable -> HSM_ERR_EXEC, nothing compared
  *   2. retries left - 1 is written to the store; if that write fails, nothing is compared
- *   3. compare (unwrap); on success the counter is restored to its maximum (a second write)
+ *   3. compare (unwrap); on success the counter is restored to its maximum (a second write,
+ *      which also carries the re-bound wrap when the wrap predates the root)
  */
 #ifndef HSM_PIN_H
 #define HSM_PIN_H
@@ -33,13 +45,16 @@
  * record must exist (6A88 before initialisation). */
 int hsm_pin_command_setup(uint8_t p1, uint8_t p2, hsm_device *d);
 
-/* Wraps mkek under pin for role into out (HSM_WRAP_SIZE bytes). */
-int hsm_pin_wrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+/* Wraps mkek under pin for role into out (HSM_WRAP_SIZE bytes): bound to the OTP root when
+ * the platform has one, and d's flag for that role's wrap set accordingly (out must be that
+ * role's wrap in d, or be copied there by the caller). */
+int hsm_pin_wrap(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                  const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE]);
 
 /* Checks pin for role with the retry discipline above; on success writes the MKEK into mkek.
- * d is updated (and saved) in place. Returns HSM_OK, HSM_ERR_VERIFY_FAILED with *tries_left,
- * HSM_ERR_BLOCKED, or a store error. */
+ * d is updated (and saved) in place, its wrap re-bound when due. Returns HSM_OK,
+ * HSM_ERR_VERIFY_FAILED with *tries_left, HSM_ERR_BLOCKED, HSM_ERR_EXEC (bound wrap, no root),
+ * or a store error. */
 int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                   uint8_t mkek[HSM_MKEK_SIZE], unsigned *tries_left);
 

@@ -1,7 +1,11 @@
 /*
  * main.c — pico-hsm-emu: the Pico HSM core as a virtual smart card for vsmartcard's vpcd.
  *
- *   pico-hsm-emu --flash FILE [--vpcd HOST:PORT]
+ *   pico-hsm-emu --flash FILE [--vpcd HOST:PORT] [--otp FILE|none]
+ *
+ * The OTP root (otp_file.h) lives in FILE.otp next to the flash file unless --otp (or, without
+ * it, the environment variable PICO_HSM_OTP) names another file, or "none" for a chip without
+ * OTP (as the RP2040).
  *
  * Connects to the vpcd reader (default 127.0.0.1:35963), reconnecting every 200 ms while the
  * reader is absent or after it went away (pcscd restarted). While connected it blocks in read:
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "flash_file.h"
+#include "otp_file.h"
 #include "host_presence.h"
 #include "hsm/apdu.h"
 #include "hsm/card.h"
@@ -72,9 +77,12 @@ static int wait_readable(int fd)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pico-hsm-emu --flash FILE [--vpcd HOST:PORT]\n"
+    fprintf(f, "usage: pico-hsm-emu --flash FILE [--vpcd HOST:PORT] [--otp FILE|none]\n"
                "  --flash FILE      flash image (created when absent)\n"
-               "  --vpcd HOST:PORT  vpcd reader to connect to (default 127.0.0.1:35963)\n");
+               "  --vpcd HOST:PORT  vpcd reader to connect to (default 127.0.0.1:35963)\n"
+               "  --otp FILE|none   OTP root file, written once by provisioning (default:\n"
+               "                    $PICO_HSM_OTP, else the flash file's name + .otp);\n"
+               "                    none: no OTP, as on the RP2040\n");
 }
 
 /* Splits a copy of HOST:PORT (argv stays intact, so `ps` shows what was given). */
@@ -150,11 +158,14 @@ int main(int argc, char **argv)
 {
     const char *flash = NULL;
     const char *vpcd = "127.0.0.1:35963";
+    const char *otp = getenv("PICO_HSM_OTP");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--flash") == 0 && i + 1 < argc) {
             flash = argv[++i];
         } else if (strcmp(argv[i], "--vpcd") == 0 && i + 1 < argc) {
             vpcd = argv[++i];
+        } else if (strcmp(argv[i], "--otp") == 0 && i + 1 < argc) {
+            otp = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
@@ -186,6 +197,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     hsm_host_presence_init(); /* SIGUSR1 = the button (presence.c) */
 
+    static char otp_default[4096];
+    if (otp == NULL || otp[0] == '\0') {
+        if (snprintf(otp_default, sizeof(otp_default), "%s.otp", flash) >= (int)sizeof(otp_default)) {
+            fprintf(stderr, "pico-hsm-emu: flash file name too long\n");
+            return 2;
+        }
+        otp = otp_default;
+    }
+    if (hsm_host_otp_open(otp) != 0) {
+        return 1;
+    }
     if (hsm_host_flash_open(flash, HSM_HOST_FLASH_DEFAULT_SIZE) != 0) {
         return 1;
     }

@@ -10,6 +10,10 @@
 
 void rp2_otp_boot(void) {}
 
+hsm_otp_status hsm_port_otp_status(void) {
+    return HSM_OTP_ABSENT;
+}
+
 int hsm_port_otp_root(uint8_t out[HSM_OTP_ROOT_SIZE]) {
     memset(out, 0, HSM_OTP_ROOT_SIZE);
     return HSM_ERR_NOT_FOUND;

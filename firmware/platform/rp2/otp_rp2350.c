@@ -74,6 +74,20 @@ void rp2_otp_boot(void) {
     mbedtls_platform_zeroize(&r, sizeof r);
 }
 
+hsm_otp_status hsm_port_otp_status(void) {
+    if (have_root)
+        return HSM_OTP_READY;
+    switch (state) {
+    case OTP_BLANK:
+        return HSM_OTP_BLANK;
+    case OTP_READY: /* written and locked, but not read at this boot */
+    case OTP_UNLOCKED:
+        return HSM_OTP_PENDING;
+    default:
+        return HSM_OTP_DAMAGED;
+    }
+}
+
 int hsm_port_otp_root(uint8_t out[HSM_OTP_ROOT_SIZE]) {
     if (!have_root) {
         memset(out, 0, HSM_OTP_ROOT_SIZE);

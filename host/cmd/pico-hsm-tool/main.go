@@ -15,6 +15,7 @@
 //	pico-hsm-tool derive --id N --peer FILE [-o OUT]
 //	pico-hsm-tool hd master|derive|sign ...
 //	pico-hsm-tool clock get|set, options get|set, rescue info|memory|reboot
+//	pico-hsm-tool otp status|provision ...
 //	pico-hsm-tool aes keygen|encrypt|decrypt ...
 //	pico-hsm-tool mac|kdf|derive-ec ...
 //	pico-hsm-tool ca init|issue|install|enrol ...
@@ -106,6 +107,11 @@ commands:
                                                 and usage-counter-for-all-keys options
   rescue info|memory|reboot [--bootloader]      the rescue applet: platform, product,
                                                 version, chip id; memory report; reboot
+  otp status                                    the chip's OTP root and which PIN keys are
+                                                bound to it
+  otp provision --so-pin HEX16 [--yes]          write the OTP root (RP2350; irreversible,
+                                                asks first unless --yes): the PIN keys are
+                                                then bound to this chip
   aes keygen --pin PIN --id N [--bits 128|192|256|512] [--counter N] [--algorithms LIST]
              [--domain N]                       generate an AES key (512: AES-256-XTS)
   aes encrypt|decrypt --pin PIN --id N --mode MODE [--bits B] [--iv HEX] [--aad HEX]
@@ -198,6 +204,8 @@ func init() {
 		"rescue info":   {"rescue info [--reader NAME]", cmdRescueInfo},
 		"rescue memory": {"rescue memory [--reader NAME]", cmdRescueMemory},
 		"rescue reboot": {"rescue reboot [--reader NAME] [--bootloader]", cmdRescueReboot},
+		"otp status":    {"otp status [--reader NAME]", cmdOTPStatus},
+		"otp provision": {"otp provision [--reader NAME] --so-pin HEX16 [--yes]", cmdOTPProvision},
 		"aes keygen": {"aes keygen [--reader NAME] [--pin PIN] --id N [--bits 128|192|256|512] [--counter N] " +
 			"[--algorithms LIST] [--domain N]", cmdAESKeygen},
 		"aes encrypt": {"aes encrypt [--reader NAME] [--pin PIN] --id N --mode MODE [--bits B] [--iv HEX] [--aad HEX] " +
@@ -226,6 +234,7 @@ var groups = map[string]string{
 	"clock":   "get or set",
 	"options": "get or set",
 	"rescue":  "info, memory or reboot",
+	"otp":     "status or provision",
 	"aes":     "keygen, encrypt or decrypt",
 	"ca":      "init, issue, install or enrol",
 }
