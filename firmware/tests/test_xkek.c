@@ -278,6 +278,9 @@ static void test_xkek(void)
     CHECK_EQ_INT(kt_decipher(0x01, 0x84, bad, bl), 0x6A80);
     CHECK_EQ_INT(KT_TX(0x80, 0x52, 0x00, 0x00, 0x00), 0x9000);
     CHECK_MEM(kt_resp + 2, zero, 8);
+    /* A key of the domain cannot be wrapped before the DKEK exists. */
+    CHECK_EQ_INT(gen_with(0x03, &p256, plain92, sizeof(plain92)), 0x9000);
+    CHECK_EQ_INT(KT_TX(0x80, 0x72, 0x03, 0x92, 0x00, 0x00, 0x00), 0x6A88);
 
     /* Derivation: DKEK = x of ECDH(peer d, XKEK key Q), computed here. */
     CHECK_EQ_INT(kt_decipher(0x01, 0x84, peer, pl), 0x9000);
@@ -293,6 +296,18 @@ static void test_xkek(void)
     CHECK_EQ_INT(kt_data_len(), 10 + gl - 1);
     CHECK_EQ_INT(kt_resp[0], 0xFF);
     CHECK_MEM(kt_resp + 2, h, 8);
+    /* Now it wraps under the derived DKEK (the blob starts with its KCV) and unwraps again;
+     * the XKEK key itself never leaves (its list lacks 92). */
+    static uint8_t blob[2048];
+    CHECK_EQ_INT(KT_TX(0x80, 0x72, 0x03, 0x92, 0x00, 0x00, 0x00), 0x9000);
+    size_t blen = kt_data_len();
+    CHECK(blen > 8 && blen <= sizeof(blob));
+    memcpy(blob, kt_resp, blen);
+    CHECK_MEM(blob, h, 8);
+    CHECK_EQ_INT(kt_ext(0x80, 0x74, 0x04, 0x93, blob, blen, 65536), 0x9000);
+    CHECK_EQ_INT(KT_TX(0x80, 0x72, 0x01, 0x92, 0x00, 0x00, 0x00), 0x6A81);
+    CHECK_EQ_INT(KT_TX(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x03), 0x9000);
+    CHECK_EQ_INT(KT_TX(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x04), 0x9000);
     /* Again with the same peer: no change; with another peer: 6986 until cleared. */
     CHECK_EQ_INT(kt_decipher(0x01, 0x84, peer, pl), 0x9000);
     mbedtls_ecp_keypair peer2;
@@ -338,7 +353,6 @@ static void test_xkek(void)
     mbedtls_ecp_keypair_free(&gsk), mbedtls_ecp_keypair_free(&other);
     mbedtls_ecp_keypair_free(&peer_key), mbedtls_ecp_keypair_free(&peer2);
     mbedtls_ecp_keypair_free(&xkek_pub), mbedtls_ecp_keypair_free(&stranger);
-    (void)p256;
 }
 
 int main(void)
