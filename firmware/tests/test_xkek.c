@@ -196,6 +196,7 @@ static void test_xkek(void)
     /* No 54 -> 6700; signed by another key -> 6985; a flipped signature byte -> 6985. */
     size_t nb = membership(&gsk, true, "ZZGSKGROUP00001", &gsk, x, xlen, false, bad, sizeof(bad));
     CHECK_EQ_INT(key_domain(0x02, 0, bad, nb), 0x6700);
+    CHECK_EQ_INT(KT_TX(0x80, 0x52, 0x02, 0x00, 0x00), 0x6700); /* no data at all */
     nb = membership(&gsk, true, "ZZGSKGROUP00001", &other, x, xlen, true, bad, sizeof(bad));
     CHECK_EQ_INT(key_domain(0x02, 0, bad, nb), 0x6985);
     memcpy(bad, req, n);
@@ -349,6 +350,13 @@ static void test_xkek(void)
     CHECK_EQ_INT(hsm_store_size(HSM_ID_DKEK_FIRST, &sz), HSM_ERR_NOT_FOUND);
     /* The domain can join again afterwards. */
     CHECK_EQ_INT(key_domain(0x02, 0, req, n = membership(&gsk, true, "ZZGSKGROUP00001", &gsk, x, xlen, true, req, sizeof(req))), 0x9000);
+
+    CHECK_EQ_INT(hsm_store_size(HSM_ID_XKEK_FIRST, &sz), HSM_OK);
+    /* INITIALIZE (with the SO-PIN) wipes the UID with the rest of the initialised state. */
+    CHECK_EQ_INT(KT_TX(0x80, 0x50, 0x00, 0x00, 0x1C, 0x80, 0x02, 0x00, 0x01, 0x81, 0x06, KT_PIN,
+                       0x82, 0x08, KT_SOPIN, 0x91, 0x01, 0x03, 0x97, 0x01, 0x03), 0x9000);
+    CHECK_EQ_INT(hsm_store_size(HSM_ID_XKEK_FIRST, &sz), HSM_ERR_NOT_FOUND);
+    CHECK_EQ_INT(KT_TX(0x80, 0x52, 0x00, 0x00, 0x00), 0x6A88);
 
     mbedtls_ecp_keypair_free(&gsk), mbedtls_ecp_keypair_free(&other);
     mbedtls_ecp_keypair_free(&peer_key), mbedtls_ecp_keypair_free(&peer2);
