@@ -23,6 +23,8 @@ hsm_unit_test(keys_errors)
 hsm_unit_test(keys_rsa4096)
 # DKEK shares, key domains, WRAP and UNWRAP (core spec 2.10, 2.14, 2.15, 4.4).
 hsm_unit_test(dkek)
+# XKEK key domains: membership, the XKEK key, DKEK derivation (extensions spec 4.2, 4.3).
+hsm_unit_test(xkek)
 # Pico HSM extensions: HD keys (ext. spec 2); EXTRAS, press-to-confirm, rescue applet (3).
 hsm_unit_test(hd)
 hsm_unit_test(extras)

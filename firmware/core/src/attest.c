@@ -13,6 +13,13 @@
 int hsm_attest_request(const hsm_session *s, uint8_t id, const uint8_t *oid, size_t oid_len,
                        const hsm_tlv *car, const hsm_tlv *chr, hsm_tlv_writer *w)
 {
+    return hsm_attest_request_ext(s, id, oid, oid_len, car, chr, NULL, 0, w);
+}
+
+int hsm_attest_request_ext(const hsm_session *s, uint8_t id, const uint8_t *oid, size_t oid_len,
+                           const hsm_tlv *car, const hsm_tlv *chr, const uint8_t *ext,
+                           size_t ext_len, hsm_tlv_writer *w)
+{
     static uint8_t sig[512];
     size_t sig_len;
     const char *dev = hsm_devid_chr();
@@ -39,6 +46,9 @@ int hsm_attest_request(const hsm_session *s, uint8_t id, const uint8_t *oid, siz
         hsm_tlv_put(w, 0x5F20, chr->value, chr->len);
     } else {
         hsm_tlv_put(w, 0x5F20, dev, strlen(dev));
+    }
+    if (ext != NULL) {
+        hsm_tlv_put_raw(w, ext, ext_len);
     }
     hsm_tlv_end(w, m4e);
     if (!hsm_tlv_writer_ok(w)) {

@@ -20,4 +20,10 @@
 int hsm_attest_request(const hsm_session *s, uint8_t id, const uint8_t *oid, size_t oid_len,
                        const hsm_tlv *car, const hsm_tlv *chr, hsm_tlv_writer *w);
 
+/* The same with ext (a complete 65 TLV, or NULL) at the end of the inner body: the XKEK key's
+ * "key domain UID" extension (ext. spec 4.3 step 3). */
+int hsm_attest_request_ext(const hsm_session *s, uint8_t id, const uint8_t *oid, size_t oid_len,
+                           const hsm_tlv *car, const hsm_tlv *chr, const uint8_t *ext,
+                           size_t ext_len, hsm_tlv_writer *w);
+
 #endif

@@ -4,28 +4,30 @@
  *
  *   P1 00  no data: status; 32 bytes: import one share (no PIN needed; other lengths 6700)
  *   P1 01  1 byte n: create domain P2 expecting n shares       (user PIN)
- *   P1 02  XKEK domain creation: not supported yet -> 6A81
- *   P1 03  delete domain P2 (6A89 while a key belongs to it)   (user PIN)
+ *   P1 02  GSK certificate request || 54 signature: join an XKEK group (xkek.h)  (user PIN)
+ *   P1 03  delete domain P2 (6A89 while a key belongs to it), its DKEK and UID  (user PIN)
  *          success is answered 6A88, as Pico HSM does (pypicohsm expects that code)
- *   P1 04  clear the DKEK of domain P2                          (user PIN)
+ *   P1 04  clear the DKEK of domain P2 (an XKEK domain keeps its UID)  (user PIN)
  * Every success other than 03 answers (when Le is present) the 10-byte status: total, missing, KCV (zeros until the
- * DKEK is complete). The mutating forms answer 6982 without a verified user PIN (Pico: 6985;
+ * DKEK is complete), followed by the domain's UID when it is an XKEK domain. The mutating forms answer 6982 without a verified user PIN (Pico: 6985;
  * 6982 makes pypicohsm verify and retry, which is what the caller wants).
  */
 #include "cmd.h"
 #include "dkek.h"
 #include "hsm/err.h"
+#include "xkek.h"
 
 int hsm_cmd_key_domain(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
     const uint8_t p1 = a->p1, domain = a->p2;
-    uint8_t st[HSM_DKEK_STATUS_SIZE];
+    uint8_t st[HSM_DKEK_STATUS_SIZE + HSM_XKEK_UID_MAX];
+    size_t st_len = 0;
     int rc;
     if (p1 > 0x04) {
         return HSM_ERR_P1P2;
     }
-    if ((p1 == 0x01 || p1 == 0x03 || p1 == 0x04) && !c->s->user_verified) {
+    if (p1 != 0x00 && !c->s->user_verified) {
         return HSM_ERR_SECURITY;
     }
     if (domain >= HSM_DKEK_DOMAINS) {
@@ -42,24 +44,27 @@ int hsm_cmd_key_domain(hsm_cmd *c)
         if (a->nc != 1) {
             return HSM_ERR_WRONG_LENGTH;
         }
-        rc = hsm_dkek_create_domain(domain, a->data[0]);
+        /* An XKEK domain already exists, although its table byte says FF. */
+        rc = hsm_xkek_uid(domain, NULL, NULL) ? HSM_ERR_P1P2
+                                              : hsm_dkek_create_domain(domain, a->data[0]);
         break;
     case 0x02:
-        return HSM_ERR_UNSUPPORTED; /* XKEK key domains: not implemented */
+        rc = hsm_xkek_create(c->s, domain, a->data, a->nc);
+        break;
     case 0x03:
-        rc = hsm_dkek_delete_domain(c->s, domain);
+        rc = hsm_xkek_delete_domain(c->s, domain);
         return rc == HSM_OK ? HSM_ERR_REF_NOT_FOUND : rc;
     default:
-        rc = hsm_dkek_clear(c->s, domain);
+        rc = hsm_xkek_clear(c->s, domain);
         break;
     }
     if (rc == HSM_OK) {
-        rc = hsm_dkek_status(c->s, domain, st);
+        rc = hsm_xkek_status(c->s, domain, st, sizeof(st), &st_len);
     }
     /* Without Le (case 1/3) the change is done and nothing is answered, rather than a 6700
      * that would hide a change already made. */
     if (rc == HSM_OK && a->ne > 0) {
-        rc = hsm_cmd_out(c, st, sizeof(st));
+        rc = hsm_cmd_out(c, st, st_len);
     }
     return rc;
 }

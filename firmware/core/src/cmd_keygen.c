@@ -4,6 +4,8 @@
  * P1 = key number 01..FF (00, the device key, is refused: 6A86); P2 = 00 (the device key signs
  * the outer layer). Data: the content of a CV body — 5F29, 42 CAR, 7F49 template, 5F20 CHR —
  * plus the optional key attributes 90 usage counter, 91 allowed algorithms, 92 key domain.
+ * A key whose 91 names 84 is an XKEK key: it needs 92 naming an XKEK domain (6700 otherwise)
+ * and its certificate carries the domain's UID in a 65 extension (xkek.h, ext. spec 4.3).
  * RSA: 7F49 { 06 id-TA-RSA-v1-5-SHA-256, 82 exponent (default 65537), 02 modulus bits (default
  * 2048) }. EC: 7F49 { 06 id-TA-ECDSA-SHA-256, 81 p, 82 a, ... }: the curve is the supported one
  * whose p and a both match (6A81 otherwise). Other OIDs are 6A81: the self-signature is always
@@ -23,6 +25,7 @@
 #include "hsm/tlv.h"
 #include "ids.h"
 #include "keys.h"
+#include "xkek.h"
 
 #define NAME_MAX_LEN 16u
 
@@ -32,7 +35,9 @@ static const uint8_t oid_ta_ecdsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02,
 typedef struct {
     hsm_key_spec spec;
     hsm_tlv car, chr, oid;
-    bool has_car, has_chr;
+    bool has_car, has_chr, has_domain;
+    uint8_t ext[HSM_XKEK_EXT_MAX]; /* 65 extension of XKEK keys (ext. spec 4.3 step 3) */
+    size_t ext_len;
 } request;
 
 static uint32_t be_uint(const uint8_t *p, size_t n)
@@ -129,6 +134,7 @@ static int parse(const hsm_apdu *a, request *r)
         case 0x92:
             if (t.len != 1) return HSM_ERR_DATA;
             r->spec.domain = t.value[0];
+            r->has_domain = true;
             break;
         default:
             break;
@@ -137,15 +143,18 @@ static int parse(const hsm_apdu *a, request *r)
     if (rc < 0 || !has_tpl) {
         return HSM_ERR_DATA;
     }
-    return parse_template(&tpl, r);
+    rc = hsm_xkek_key_extension(r->spec.algs, r->spec.nalgs, r->has_domain, r->spec.domain, r->ext,
+                                sizeof(r->ext), &r->ext_len);
+    return rc == HSM_OK ? parse_template(&tpl, r) : rc;
 }
 
 static int respond(hsm_cmd *c, uint8_t id, const request *r)
 {
     hsm_tlv_writer w;
     hsm_tlv_writer_init(&w, c->out, c->out_cap);
-    int rc = hsm_attest_request(c->s, id, r->oid.value, r->oid.len, r->has_car ? &r->car : NULL,
-                                r->has_chr ? &r->chr : NULL, &w);
+    int rc = hsm_attest_request_ext(c->s, id, r->oid.value, r->oid.len,
+                                    r->has_car ? &r->car : NULL, r->has_chr ? &r->chr : NULL,
+                                    r->ext_len ? r->ext : NULL, r->ext_len, &w);
     if (rc != HSM_OK) {
         /* An overflow is the answer outgrowing Ne (not 6A84). */
         return rc == HSM_ERR_NO_SPACE && !hsm_tlv_writer_ok(&w) ? HSM_ERR_WRONG_LENGTH : rc;

@@ -35,6 +35,7 @@
 #include "hsm/tlv.h"
 #include "ids.h"
 #include "mbedtls/sha1.h"
+#include "trust.h"
 
 #define TRUST_MAX 4u
 #define POOL_SIZE 3072u
@@ -274,4 +275,16 @@ int hsm_cmd_pso(hsm_cmd *c)
         }
     }
     return HSM_ERR_NO_SPACE;
+}
+
+int hsm_trust_domain_params(const hsm_cvc_cert *c, hsm_tlv *dom)
+{
+    static trust t;
+    trust_load(&t);
+    const hsm_cvc_cert *d = domain_of(&t, c);
+    if (d == NULL) {
+        return HSM_ERR_REF_NOT_FOUND;
+    }
+    *dom = d->pubkey;
+    return HSM_OK;
 }

@@ -7,6 +7,7 @@
 #include "hsm/err.h"
 #include "hd.h"
 #include "keys.h"
+#include "xkek.h"
 
 int hsm_cmd_sign(hsm_cmd *c)
 {
@@ -23,6 +24,9 @@ int hsm_cmd_sign(hsm_cmd *c)
 int hsm_cmd_decipher(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
+    if (a->p2 == HSM_XKEK_ALG) {
+        return hsm_cmd_xkek_derive(c); /* XKEK derivation (ext. spec 4.3 step 4) */
+    }
     size_t n = 0;
     int rc = hsm_key_decipher(c->s, a->p1, a->p2, a->data, a->nc, c->out, c->out_cap, &n);
     c->out_len = rc == HSM_OK ? n : 0;

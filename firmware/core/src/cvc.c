@@ -391,19 +391,33 @@ int hsm_cvc_date_cmp(const uint8_t a[6], const uint8_t b[6])
 int hsm_cvc_verify(const hsm_cvc_cert *c, const uint8_t *key, size_t key_len,
                    const uint8_t *domain, size_t domain_len)
 {
+    uint8_t hash[32];
+    if (c == NULL) {
+        return HSM_ERR_INTERNAL;
+    }
+    if (mbedtls_sha256(c->body, c->body_len, hash, 0) != 0) {
+        return HSM_ERR_EXEC;
+    }
+    return hsm_cvc_verify_digest(hash, c->sig.value, c->sig.len, key, key_len, domain,
+                                 domain_len);
+}
+
+int hsm_cvc_verify_digest(const uint8_t hash[32], const uint8_t *sig, size_t sig_len,
+                          const uint8_t *key, size_t key_len, const uint8_t *domain,
+                          size_t domain_len)
+{
     mbedtls_ecp_group grp;
     mbedtls_ecp_point Q;
     mbedtls_mpi r, s;
     mbedtls_ecp_group_id gid;
     hsm_tlv oid, p, a, q;
-    uint8_t hash[32];
     int rc;
 
     mbedtls_ecp_group_init(&grp);
     mbedtls_ecp_point_init(&Q);
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
-    if (c == NULL || key == NULL || domain == NULL) {
+    if (hash == NULL || sig == NULL || key == NULL || domain == NULL) {
         rc = HSM_ERR_INTERNAL;
         goto exit;
     }
@@ -431,18 +445,16 @@ int hsm_cvc_verify(const hsm_cvc_cert *c, const uint8_t *key, size_t key_len,
         goto exit;
     }
     size_t nlen = mbedtls_mpi_size(&grp.N);
-    if (c->sig.len != 2 * nlen) {
+    if (sig_len != 2 * nlen) {
         rc = HSM_ERR_CONDITIONS;
         goto exit;
     }
-    if (mbedtls_sha256(c->body, c->body_len, hash, 0) != 0 ||
-        mbedtls_mpi_read_binary(&r, c->sig.value, nlen) != 0 ||
-        mbedtls_mpi_read_binary(&s, c->sig.value + nlen, nlen) != 0) {
+    if (mbedtls_mpi_read_binary(&r, sig, nlen) != 0 ||
+        mbedtls_mpi_read_binary(&s, sig + nlen, nlen) != 0) {
         rc = HSM_ERR_EXEC;
         goto exit;
     }
-    rc = mbedtls_ecdsa_verify(&grp, hash, sizeof(hash), &Q, &r, &s) == 0 ? HSM_OK
-                                                                          : HSM_ERR_CONDITIONS;
+    rc = mbedtls_ecdsa_verify(&grp, hash, 32, &Q, &r, &s) == 0 ? HSM_OK : HSM_ERR_CONDITIONS;
 
 exit:
     mbedtls_mpi_free(&r);

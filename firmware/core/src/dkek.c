@@ -329,3 +329,44 @@ int hsm_dkek_find_kcv(const hsm_session *s, const uint8_t kcv[8], uint8_t *domai
     }
     return any ? HSM_ERR_DATA : HSM_ERR_REF_NOT_FOUND;
 }
+
+/* ---- XKEK (extensions spec 4.3): the DKEK that comes from a key agreement ----------------- */
+
+int hsm_dkek_table_total(uint8_t domain, uint8_t *total)
+{
+    uint8_t tbl[HSM_DKEK_DOMAINS];
+    size_t n;
+    return domain_total(domain, total, tbl, &n);
+}
+
+int hsm_dkek_stored_kcv(uint8_t domain, uint8_t kcv[8])
+{
+    if (domain >= HSM_DKEK_DOMAINS) {
+        return HSM_ERR_REF_NOT_FOUND;
+    }
+    return stored(domain, kcv) ? HSM_OK : HSM_ERR_NOT_FOUND;
+}
+
+int hsm_dkek_forget(uint8_t domain)
+{
+    if (domain >= HSM_DKEK_DOMAINS) {
+        return HSM_ERR_REF_NOT_FOUND;
+    }
+    return forget_dkek(domain);
+}
+
+int hsm_dkek_store(const hsm_session *s, uint8_t domain, const uint8_t dkek[32])
+{
+    if (domain >= HSM_DKEK_DOMAINS) {
+        return HSM_ERR_REF_NOT_FOUND;
+    }
+    if (!s->keys_open) {
+        return HSM_ERR_SECURITY;
+    }
+    ram_forget(domain);
+    memcpy(ram.acc[domain], dkek, HSM_DKEK_SIZE);
+    kcv_of(ram.acc[domain], ram.kcv[domain]);
+    int rc = seal_store(s, domain); /* wipes the RAM copy when stored */
+    ram_forget(domain);
+    return rc;
+}

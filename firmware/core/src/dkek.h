@@ -72,4 +72,19 @@ int hsm_dkek_expose_keys(const hsm_session *s, uint8_t domain, uint8_t kcv[8], u
  * HSM_ERR_REF_NOT_FOUND when no domain has a complete DKEK. */
 int hsm_dkek_find_kcv(const hsm_session *s, const uint8_t kcv[8], uint8_t *domain);
 
+/* ---- for XKEK domains (xkek.h) ----------------------------------------------------------- */
+
+/* The domain's byte of the table (HSM_DKEK_NOT_CREATED for FF); the errors of the status. */
+int hsm_dkek_table_total(uint8_t domain, uint8_t *total);
+
+/* The KCV of domain's stored DKEK; HSM_ERR_NOT_FOUND when none is stored. */
+int hsm_dkek_stored_kcv(uint8_t domain, uint8_t kcv[8]);
+
+/* Forgets domain's DKEK (stored record and RAM state), whatever the table says. */
+int hsm_dkek_forget(uint8_t domain);
+
+/* Seals dkek under the session's keys as domain's DKEK record (replacing any), KCV computed
+ * here. HSM_ERR_SECURITY without open keys. The caller wipes dkek. */
+int hsm_dkek_store(const hsm_session *s, uint8_t domain, const uint8_t dkek[32]);
+
 #endif

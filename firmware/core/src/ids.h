@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define HSM_ID_DEVICE 0x1000u    /* device record: options, PIN state, wrapped MKEK (device.c) */
+#define HSM_ID_XKEK_FIRST 0x1070u /* 1070 + domain (0..15): XKEK key-domain UID, public (xkek.c) */
 #define HSM_ID_DKEK_FIRST 0x1090u /* 1090 + domain (0..15): KCV | DKEK sealed (dkek.c) */
 #define HSM_ID_KEY_DOMAINS 0x10A0u /* key-domain table: total shares per domain (dkek.c) */
 #define HSM_ID_HD_FIRST 0x10B0u  /* 10B0 + id (0..9): HD master node, sealed (hd.c) */

@@ -752,6 +752,49 @@ int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_
     return rc;
 }
 
+int hsm_key_xkek_agree(const hsm_session *s, uint8_t id, const uint8_t *point, size_t plen,
+                       hsm_key_agree_fn fn, void *ctx)
+{
+    mbedtls_ecp_point peer;
+    mbedtls_mpi z;
+    uint8_t x[MBEDTLS_ECP_MAX_BYTES];
+    key k;
+    mbedtls_ecp_point_init(&peer);
+    mbedtls_mpi_init(&z);
+    int rc = load(s, id, &k);
+    if (rc == HSM_OK && (k.spec.type != HSM_KEY_EC || is_montgomery(k.spec.grp))) {
+        rc = HSM_ERR_UNSUPPORTED;
+    }
+    if (rc == HSM_OK) {
+        /* Only a key made for it (91 lists 84): an unrestricted key is no XKEK key. */
+        rc = k.spec.nalgs > 0 && check_alg_list(&k, 0x84) == HSM_OK ? HSM_OK : HSM_ERR_CONDITIONS;
+    }
+    if (rc == HSM_OK && (plen != 1 + 2 * k.len || point[0] != 0x04 ||
+                         mbedtls_ecp_point_read_binary(&k.ec.grp, &peer, point, plen) != 0 ||
+                         mbedtls_ecp_check_pubkey(&k.ec.grp, &peer) != 0)) {
+        rc = HSM_ERR_DATA;
+    }
+    if (rc == HSM_OK) {
+        rc = spend(s, id, &k);
+    }
+    if (rc == HSM_OK) {
+        if (mbedtls_ecdh_compute_shared(&k.ec.grp, &z, &peer, &k.ec.d, hsm_rng_mbedtls, NULL) != 0 ||
+            mbedtls_mpi_write_binary(&z, x, k.len) != 0) {
+            rc = HSM_ERR_EXEC;
+        } else {
+            rc = fn(ctx, k.spec.domain, x, k.len);
+        }
+        if (rc != HSM_OK) {
+            refund(s, id, &k);
+        }
+    }
+    mbedtls_platform_zeroize(x, sizeof(x));
+    mbedtls_ecp_point_free(&peer);
+    mbedtls_mpi_free(&z);
+    key_free(&k);
+    return rc;
+}
+
 /* ---- curves ------------------------------------------------------------------------------- */
 
 int hsm_key_montgomery_from_prime(const uint8_t *p, size_t plen, mbedtls_ecp_group_id *out)

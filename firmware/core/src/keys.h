@@ -63,6 +63,17 @@ int hsm_key_sign(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *i
 int hsm_key_decipher(const hsm_session *s, uint8_t id, uint8_t alg, const uint8_t *in,
                      size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
+/* Receives the shared x-coordinate (field length, wiped by the caller after fn returns) of an
+ * XKEK agreement and the key's domain; returns HSM_OK or an hsm_err. */
+typedef int (*hsm_key_agree_fn)(void *ctx, uint8_t domain, const uint8_t *x, size_t len);
+
+/* XKEK derivation (DECIPHER 84, ext. spec 4.3 step 4): ECDH of EC key id with the uncompressed
+ * point, then fn. Checks: the key exists (6A82), is a short Weierstrass EC key (6A81), its
+ * algorithm list names 84 (6985), the point is on its curve (6A80), uses are left (6984). One
+ * use is spent before and refunded when fn or the ECDH fails. */
+int hsm_key_xkek_agree(const hsm_session *s, uint8_t id, const uint8_t *point, size_t plen,
+                       hsm_key_agree_fn fn, void *ctx);
+
 /* The policy of slot id for an operation that does not use its key (HD signature, ext. spec
  * 2.6): the key exists (6A82), alg is in its list, uses are left; with spend, one use is
  * spent and persisted. */

@@ -20,6 +20,7 @@
 //	pico-hsm-tool mac|kdf|derive-ec ...
 //	pico-hsm-tool ca init|issue|install|enrol ...
 //	pico-hsm-tool attest --id N --root FILE
+//	pico-hsm-tool xkek gsk-new|kdm|join|keygen|derive|status|clear ...
 //
 // On failure it writes exactly one line, "pico-hsm-tool: <what failed>: <why>", to stderr
 // and exits with status 2 for a usage error, 1 otherwise. A PIN given as "-" is read from
@@ -140,6 +141,20 @@ commands:
   attest --id N --root root.cvc                 verify that key N is held by this device
                                                 (CE<N> signed by the device key) and that
                                                 the device chains to the root
+  xkek gsk-new --dir DIR --passphrase PW        create the XKEK group key PREFIXGS00001 in
+                                                the CA directory (issued by its DV)
+  xkek kdm --dir DIR --passphrase PW --device-cert FILE -o KDM
+                                                membership for the device whose 2F02 chain
+                                                is FILE (it must be enrolled under the CA)
+  xkek join --pin PIN [--domain N] KDM          make domain N an XKEK domain of the group
+  xkek keygen --pin PIN --id N [--domain D] [--curve C] -o CERT
+                                                generate the XKEK key; CERT goes to the
+                                                other members
+  xkek derive --pin PIN --id N [--domain D] --peer CERT
+                                                derive the domain's DKEK with a member's key
+  xkek status [--domain N]                      group UID and DKEK key check value
+  xkek clear --pin PIN [--domain N] [--delete]  forget the derived DKEK (--delete: the
+                                                domain and group UID too)
 
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
@@ -215,12 +230,20 @@ func init() {
 		"mac": {"mac [--reader NAME] [--pin PIN] --id N --alg cmac|hmac-sha1..hmac-sha512 -i IN [-o OUT]", cmdMAC},
 		"kdf": {"kdf [--reader NAME] [--pin PIN] --id N --alg ALG [--len N] [--salt HEX] [--info HEX] [--iter N] [-o OUT]",
 			cmdKDF},
-		"derive-ec":  {"derive-ec [--reader NAME] [--pin PIN] --id N --to M --scalar HEX", cmdDeriveEC},
-		"ca init":    {"ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW", cmdCAInit},
-		"ca issue":   {"ca issue --dir DIR --passphrase PW -o CHAIN REQUEST", cmdCAIssue},
-		"ca install": {"ca install [--reader NAME] --dir DIR --pin PIN CHAIN", cmdCAInstall},
-		"ca enrol":   {"ca enrol [--reader NAME] --dir DIR --pin PIN --passphrase PW", cmdCAEnrol},
-		"attest":     {"attest [--reader NAME] --id N --root FILE", cmdAttest},
+		"derive-ec":    {"derive-ec [--reader NAME] [--pin PIN] --id N --to M --scalar HEX", cmdDeriveEC},
+		"ca init":      {"ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW", cmdCAInit},
+		"ca issue":     {"ca issue --dir DIR --passphrase PW -o CHAIN REQUEST", cmdCAIssue},
+		"ca install":   {"ca install [--reader NAME] --dir DIR --pin PIN CHAIN", cmdCAInstall},
+		"ca enrol":     {"ca enrol [--reader NAME] --dir DIR --pin PIN --passphrase PW", cmdCAEnrol},
+		"attest":       {"attest [--reader NAME] --id N --root FILE", cmdAttest},
+		"xkek gsk-new": {"xkek gsk-new --dir DIR --passphrase PW", cmdXKEKGSKNew},
+		"xkek kdm":     {"xkek kdm --dir DIR --passphrase PW --device-cert FILE -o KDM", cmdXKEKKDM},
+		"xkek join":    {"xkek join [--reader NAME] --pin PIN [--domain N] KDM", cmdXKEKJoin},
+		"xkek keygen": {"xkek keygen [--reader NAME] --pin PIN --id N [--domain D] [--curve C] -o CERT",
+			cmdXKEKKeygen},
+		"xkek derive": {"xkek derive [--reader NAME] --pin PIN --id N [--domain D] --peer CERT", cmdXKEKDerive},
+		"xkek status": {"xkek status [--reader NAME] [--domain N]", cmdXKEKStatus},
+		"xkek clear":  {"xkek clear [--reader NAME] --pin PIN [--domain N] [--delete]", cmdXKEKClear},
 	}
 }
 
@@ -237,6 +260,7 @@ var groups = map[string]string{
 	"otp":     "status or provision",
 	"aes":     "keygen, encrypt or decrypt",
 	"ca":      "init, issue, install or enrol",
+	"xkek":    "gsk-new, kdm, join, keygen, derive, status or clear",
 }
 
 // usageError marks a mistake in the command line: exit status 2.

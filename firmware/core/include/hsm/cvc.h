@@ -86,6 +86,12 @@ int hsm_cvc_parse(const uint8_t *buf, size_t len, hsm_cvc_cert *c, size_t *used)
 int hsm_cvc_verify(const hsm_cvc_cert *c, const uint8_t *key, size_t key_len,
                    const uint8_t *domain, size_t domain_len);
 
+/* The same check for a signature over a SHA-256 digest computed elsewhere (sig = r || s), e.g.
+ * the XKEK membership signature (extensions spec 4.3 step 2). Same results. */
+int hsm_cvc_verify_digest(const uint8_t hash[32], const uint8_t *sig, size_t sig_len,
+                          const uint8_t *key, size_t key_len, const uint8_t *domain,
+                          size_t domain_len);
+
 /* -1, 0, 1 as date a is before, equal to, after date b (YYMMDD digits). */
 int hsm_cvc_date_cmp(const uint8_t a[6], const uint8_t b[6]);
 
