@@ -29,6 +29,12 @@ typedef struct hsm_session_s {
     uint8_t objkey[32];   /* AES-256-GCM key for objects at rest, derived from the MKEK */
     uint8_t verifier_len; /* MSE SET DST (22 81 B6): CHR of the current verification key, */
     char verifier[16];    /* 0 = none (cmd_pso.c) */
+    /* Public key authentication (pka.h): RAM-only, cleared with the session. */
+    uint8_t pka_selected;   /* MSE SET AT 83: slot + 1 of the selected key, 0 = none */
+    uint8_t pka_flags;      /* bit i: slot i authenticated against the current challenge */
+    bool pka_ok;            /* m of n holders authenticated (or INITIALIZE in this session) */
+    uint16_t challenge_len; /* GET CHALLENGE kept for EXTERNAL AUTHENTICATE, 0 = none */
+    uint8_t challenge[256];
 } hsm_session;
 
 void hsm_session_clear(hsm_session *s);
@@ -46,6 +52,7 @@ typedef struct {
     size_t out_cap;
     size_t out_len;
     unsigned tries; /* tries left, for HSM_ERR_VERIFY_FAILED */
+    uint16_t sw_ok; /* a success SW other than 9000 (e.g. 9001 of MANAGE PKA), 0 = 9000 */
 } hsm_cmd;
 
 typedef int (*hsm_handler)(hsm_cmd *c);
@@ -87,5 +94,7 @@ int hsm_cmd_wrap_key(hsm_cmd *c);
 int hsm_cmd_unwrap_key(hsm_cmd *c);
 int hsm_cmd_mse(hsm_cmd *c);
 int hsm_cmd_pso(hsm_cmd *c);
+int hsm_cmd_manage_pka(hsm_cmd *c);
+int hsm_cmd_external_authenticate(hsm_cmd *c);
 
 #endif

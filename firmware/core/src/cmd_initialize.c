@@ -26,6 +26,7 @@
 #include "hsm/version.h"
 #include "mbedtls/platform_util.h"
 #include "pin.h"
+#include "pka.h"
 
 #define OPT_TRANSPORT_PIN 0x0002u
 
@@ -69,7 +70,10 @@ static int parse(const hsm_apdu *a, init_params *p)
             p->dkek_shares = t.value[0];
             break;
         case 0x93:
-            if (t.len != 2 || t.value[1] > t.value[0]) return HSM_ERR_DATA;
+            if (t.len != 2 || t.value[1] > t.value[0] || t.value[0] > HSM_PKA_MAX ||
+                (t.value[0] > 0 && t.value[1] == 0)) {
+                return HSM_ERR_DATA;
+            }
             p->pka_total = t.value[0], p->pka_required = t.value[1];
             break;
         case 0x97:
@@ -160,12 +164,17 @@ int hsm_cmd_initialize(hsm_cmd *c)
     if ((rc = hsm_dkek_on_initialize(&d)) != HSM_OK) {
         goto out;
     }
+    /* 93: n registrable public keys, m required (pka.h); the slots start empty. */
+    if ((rc = hsm_pka_on_initialize(d.pka_total, d.pka_required)) != HSM_OK) {
+        goto out;
+    }
     /* The new device starts logged in as its user (as Pico HSM does), unless the user PIN is
      * a transport PIN that must be changed first. */
     hsm_session_clear(c->s);
     c->s->app_selected = true;
     if (!(d.flags & HSM_DEV_TRANSPORT_PIN)) {
         rc = hsm_session_grant(c->s, HSM_PIN_ROLE_USER, mkek);
+        c->s->pka_ok = true; /* spec 0.4: INITIALIZE authenticates, with or without PKA */
     }
 out:
     mbedtls_platform_zeroize(mkek, sizeof(mkek));
