@@ -104,6 +104,7 @@ static void test_two_of_three(void)
 
     kt_login();
     CHECK_EQ_INT(update_cf01(), 0x6982); /* the PIN alone */
+    CHECK_EQ_INT(KT_TX(0x80, 0x52, 0x04, 0x01), 0x6982); /* key-domain management too */
     CHECK_EQ_INT(mse_at("ZZPNOBODY000001"), 0x6A88);
     CHECK_EQ_INT(KT_TX(0x00, 0x82, 0x00, 0x00, 0x01, 0x00), 0x6A88); /* nothing selected */
     CHECK_EQ_INT(mse_at(h[0].chr), 0x9000);
