@@ -50,6 +50,7 @@ static const hsm_cmd_row table[] = {
     {0x2A, HSM_CMD_APP, 0, 1024, hsm_cmd_pso},
     {0x54, HSM_CMD_APP, 0, 2048, hsm_cmd_manage_pka},
     {0x82, HSM_CMD_APP, 0, 1024, hsm_cmd_external_authenticate},
+    {0x64, HSM_CMD_APP, 0, 255, hsm_cmd_extras},
 };
 
 static hsm_session session;

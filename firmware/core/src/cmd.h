@@ -35,6 +35,13 @@ typedef struct hsm_session_s {
     bool pka_ok;            /* m of n holders authenticated (or INITIALIZE in this session) */
     uint16_t challenge_len; /* GET CHALLENGE kept for EXTERNAL AUTHENTICATE, 0 = none */
     uint8_t challenge[256];
+    /* Secure lock (lock.h). `mkek` then holds W, the value the PIN wraps hold (W = MKEK when
+     * unlocked, MKEK xor host secret when locked); the object key is always from the MKEK. */
+    bool mkek_held;         /* mkek is W of a verified PIN, even while keys stay closed */
+    bool lock_mask_set;     /* 3A 03 delivered the host secret in this session */
+    uint8_t lock_mask[32];
+    bool kek_user_set, kek_so_set; /* PIN KEKs of this session's VERIFYs: lock enable/disable */
+    uint8_t kek_user[32], kek_so[32]; /* re-wrap W under both PINs without the PINs */
 } hsm_session;
 
 void hsm_session_clear(hsm_session *s);
@@ -96,5 +103,6 @@ int hsm_cmd_mse(hsm_cmd *c);
 int hsm_cmd_pso(hsm_cmd *c);
 int hsm_cmd_manage_pka(hsm_cmd *c);
 int hsm_cmd_external_authenticate(hsm_cmd *c);
+int hsm_cmd_extras(hsm_cmd *c);
 
 #endif

@@ -25,6 +25,7 @@
 #include "hsm/tlv.h"
 #include "hsm/version.h"
 #include "mbedtls/platform_util.h"
+#include "lock.h"
 #include "pin.h"
 #include "pka.h"
 
@@ -121,10 +122,22 @@ int hsm_cmd_initialize(hsm_cmd *c)
     rc = hsm_device_load(&d);
     if (rc == HSM_OK) {
         /* Re-initialisation: the current SO-PIN is the authorisation. Its MKEK is kept until
-         * the device key is re-sealed under the new one (devid.h). */
+         * the device key is re-sealed under the new one (devid.h). While the secure lock is
+         * on, only a session holding the host's secret may re-initialise (lock.h); the SO-PIN
+         * then yields MKEK xor secret. */
+        const bool locked = (d.options & HSM_LOCK_OPTION) != 0;
+        uint8_t mask[HSM_LOCK_SECRET_SIZE];
+        if (locked && !c->s->lock_mask_set) {
+            return HSM_ERR_SECURITY;
+        }
+        memcpy(mask, c->s->lock_mask, sizeof(mask));
         hsm_session_clear(c->s);
         c->s->app_selected = true;
         rc = hsm_pin_check(&d, HSM_PIN_ROLE_SO, p.so, HSM_SO_PIN_LEN, old_mkek, &c->tries);
+        for (size_t i = 0; locked && i < sizeof(old_mkek); i++) {
+            old_mkek[i] ^= mask[i];
+        }
+        mbedtls_platform_zeroize(mask, sizeof(mask));
         if (rc != HSM_OK) {
             mbedtls_platform_zeroize(old_mkek, sizeof(old_mkek));
             return rc;
@@ -136,7 +149,7 @@ int hsm_cmd_initialize(hsm_cmd *c)
 
     memset(&d, 0, sizeof(d));
     d.flags = (p.options & OPT_TRANSPORT_PIN) ? HSM_DEV_TRANSPORT_PIN : 0;
-    d.options = p.options;
+    d.options = (uint16_t)(p.options & ~HSM_LOCK_OPTION); /* locking is 3A 02's alone */
     d.user_max = d.user_left = p.retries;
     d.so_left = HSM_SO_PIN_TRIES;
     d.user_len = (uint8_t)p.user_len;

@@ -12,6 +12,7 @@
 #define HSM_ID_DEVICE 0x1000u    /* device record: options, PIN state, wrapped MKEK (device.c) */
 #define HSM_ID_DKEK_FIRST 0x1090u /* 1090 + domain (0..15): KCV | DKEK sealed (dkek.c) */
 #define HSM_ID_KEY_DOMAINS 0x10A0u /* key-domain table: total shares per domain (dkek.c) */
+#define HSM_ID_LOCK_CHECK 0x10B0u  /* secure lock: SHA-256 check value of the host secret (lock.c) */
 #define HSM_ID_PKA_STATE 0x10C0u  /* public key authentication: n | m (pka.c) */
 #define HSM_ID_PKA_SLOT_FIRST 0x10D0u /* 10D0 + slot (0..7): registered 67 request content */
 #define HSM_ID_C_DEVAUT 0x2F02u  /* EF.C_DevAut: device certificate chain */

@@ -37,12 +37,15 @@ static void wrap_aad(uint8_t role, uint8_t aad[13 + 1 + 8])
 
 /* Keys gcm with the KEK of pin for role and fills the wrap's AAD. */
 static int gcm_for_pin(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
-                       mbedtls_gcm_context *gcm, uint8_t aad[22])
+                       mbedtls_gcm_context *gcm, uint8_t aad[22], uint8_t *kek_out)
 {
     uint8_t kek[32];
     int rc = derive_kek(d, role, pin, pin_len, kek);
     if (rc == HSM_OK && mbedtls_gcm_setkey(gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) != 0) {
         rc = HSM_ERR_EXEC;
+    }
+    if (rc == HSM_OK && kek_out != NULL) {
+        memcpy(kek_out, kek, sizeof(kek));
     }
     mbedtls_platform_zeroize(kek, sizeof(kek));
     wrap_aad(role, aad);
@@ -60,35 +63,56 @@ int hsm_pin_command_setup(uint8_t p1, uint8_t p2, hsm_device *d)
     return hsm_device_load(d);
 }
 
+static int wrap_with(mbedtls_gcm_context *gcm, int rc, const uint8_t aad[22],
+                     const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE]);
+
 int hsm_pin_wrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                  const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE])
 {
     uint8_t aad[22];
     mbedtls_gcm_context gcm;
     mbedtls_gcm_init(&gcm);
-    int rc = gcm_for_pin(d, role, pin, pin_len, &gcm, aad);
+    int rc = gcm_for_pin(d, role, pin, pin_len, &gcm, aad, NULL);
+    return wrap_with(&gcm, rc, aad, mkek, out);
+}
+
+int hsm_pin_wrap_kek(uint8_t role, const uint8_t kek[32], const uint8_t mkek[HSM_MKEK_SIZE],
+                     uint8_t out[HSM_WRAP_SIZE])
+{
+    uint8_t aad[22];
+    mbedtls_gcm_context gcm;
+    mbedtls_gcm_init(&gcm);
+    int rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, kek, 256) == 0 ? HSM_OK : HSM_ERR_EXEC;
+    wrap_aad(role, aad);
+    return wrap_with(&gcm, rc, aad, mkek, out);
+}
+
+/* Encrypts mkek with the keyed gcm into out (nonce | ciphertext | tag) and frees gcm. */
+static int wrap_with(mbedtls_gcm_context *gcm, int rc, const uint8_t aad[22],
+                     const uint8_t mkek[HSM_MKEK_SIZE], uint8_t out[HSM_WRAP_SIZE])
+{
     if (rc == HSM_OK) {
         rc = hsm_rng_bytes(out, NONCE_LEN);
     }
     if (rc == HSM_OK &&
-        mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, HSM_MKEK_SIZE, out, NONCE_LEN, aad,
-                                  sizeof(aad), mkek, out + NONCE_LEN, TAG_LEN,
+        mbedtls_gcm_crypt_and_tag(gcm, MBEDTLS_GCM_ENCRYPT, HSM_MKEK_SIZE, out, NONCE_LEN, aad,
+                                  22, mkek, out + NONCE_LEN, TAG_LEN,
                                   out + NONCE_LEN + HSM_MKEK_SIZE) != 0) {
         rc = HSM_ERR_EXEC;
     }
-    mbedtls_gcm_free(&gcm);
+    mbedtls_gcm_free(gcm);
     return rc;
 }
 
 /* HSM_OK when the wrap authenticates under pin, HSM_ERR_VERIFY_FAILED when it does not. */
 static int unwrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
-                  uint8_t mkek[HSM_MKEK_SIZE])
+                  uint8_t mkek[HSM_MKEK_SIZE], uint8_t *kek)
 {
     const uint8_t *w = role == HSM_PIN_ROLE_SO ? d->so_wrap : d->user_wrap;
     uint8_t aad[22];
     mbedtls_gcm_context gcm;
     mbedtls_gcm_init(&gcm);
-    int rc = gcm_for_pin(d, role, pin, pin_len, &gcm, aad);
+    int rc = gcm_for_pin(d, role, pin, pin_len, &gcm, aad, kek);
     if (rc != HSM_OK) {
         goto out;
     }
@@ -102,6 +126,9 @@ static int unwrap(const hsm_device *d, uint8_t role, const uint8_t *pin, size_t 
 out:
     if (rc != HSM_OK) {
         mbedtls_platform_zeroize(mkek, HSM_MKEK_SIZE);
+        if (kek != NULL) {
+            mbedtls_platform_zeroize(kek, 32);
+        }
     }
     mbedtls_gcm_free(&gcm);
     return rc;
@@ -109,6 +136,12 @@ out:
 
 int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                   uint8_t mkek[HSM_MKEK_SIZE], unsigned *tries_left)
+{
+    return hsm_pin_check_kek(d, role, pin, pin_len, mkek, NULL, tries_left);
+}
+
+int hsm_pin_check_kek(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                      uint8_t mkek[HSM_MKEK_SIZE], uint8_t *kek, unsigned *tries_left)
 {
     uint8_t *left = role == HSM_PIN_ROLE_SO ? &d->so_left : &d->user_left;
     const uint8_t max = role == HSM_PIN_ROLE_SO ? HSM_SO_PIN_TRIES : d->user_max;
@@ -124,7 +157,7 @@ int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_le
         return rc;
     }
     /* 2. Compare. */
-    rc = unwrap(d, role, pin, pin_len, mkek);
+    rc = unwrap(d, role, pin, pin_len, mkek, kek);
     if (rc == HSM_ERR_VERIFY_FAILED) {
         *tries_left = *left;
         return *left == 0 ? HSM_ERR_BLOCKED : HSM_ERR_VERIFY_FAILED;
@@ -138,6 +171,9 @@ int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_le
     rc = hsm_device_save(d, false);
     if (rc != HSM_OK) {
         mbedtls_platform_zeroize(mkek, HSM_MKEK_SIZE);
+        if (kek != NULL) {
+            mbedtls_platform_zeroize(kek, 32);
+        }
     }
     return rc;
 }
