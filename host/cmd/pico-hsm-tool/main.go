@@ -101,6 +101,12 @@ commands:
   attest --id N --root root.cvc                 verify that key N is held by this device
                                                 (CE<N> signed by the device key) and that
                                                 the device chains to the root
+  lock new-secret -o FILE                       32 random bytes, mode 0600: the host secret
+  lock enable --secret-file FILE --pin PIN --so-pin HEX16
+                                                lock the keys to the holder of FILE
+  lock unlock --secret-file FILE [--pin PIN]    open the keys for this session
+  lock disable --secret-file FILE --pin PIN --so-pin HEX16
+                                                remove the lock
 
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
@@ -149,16 +155,20 @@ func init() {
 			"--share FILE [--share FILE ...] --dkek-share-password PW [--label L] [--force]", cmdKeysImport},
 		"dkek create-share": {"dkek create-share [--reader NAME] (--password PW | --threshold T --total N) FILE",
 			cmdDKEKCreateShare},
-		"dkek import": {"dkek import [--reader NAME] [--domain N] (--password PW | --pwd-shares T) FILE", cmdDKEKImport},
-		"dkek status": {"dkek status [--reader NAME] [--domain N]", cmdDKEKStatus},
-		"sign":        {"sign [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdSign},
-		"decrypt":     {"decrypt [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdDecrypt},
-		"derive":      {"derive [--reader NAME] [--pin PIN] --id N --peer FILE [-o OUT]", cmdDerive},
-		"ca init":     {"ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW", cmdCAInit},
-		"ca issue":    {"ca issue --dir DIR --passphrase PW -o CHAIN REQUEST", cmdCAIssue},
-		"ca install":  {"ca install [--reader NAME] --dir DIR --pin PIN CHAIN", cmdCAInstall},
-		"ca enrol":    {"ca enrol [--reader NAME] --dir DIR --pin PIN --passphrase PW", cmdCAEnrol},
-		"attest":      {"attest [--reader NAME] --id N --root FILE", cmdAttest},
+		"dkek import":     {"dkek import [--reader NAME] [--domain N] (--password PW | --pwd-shares T) FILE", cmdDKEKImport},
+		"dkek status":     {"dkek status [--reader NAME] [--domain N]", cmdDKEKStatus},
+		"sign":            {"sign [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdSign},
+		"decrypt":         {"decrypt [--reader NAME] [--pin PIN] --id N --alg ALG -i IN [-o OUT]", cmdDecrypt},
+		"derive":          {"derive [--reader NAME] [--pin PIN] --id N --peer FILE [-o OUT]", cmdDerive},
+		"ca init":         {"ca init --dir DIR [--name PREFIX] [--years N] --passphrase PW", cmdCAInit},
+		"ca issue":        {"ca issue --dir DIR --passphrase PW -o CHAIN REQUEST", cmdCAIssue},
+		"ca install":      {"ca install [--reader NAME] --dir DIR --pin PIN CHAIN", cmdCAInstall},
+		"ca enrol":        {"ca enrol [--reader NAME] --dir DIR --pin PIN --passphrase PW", cmdCAEnrol},
+		"attest":          {"attest [--reader NAME] --id N --root FILE", cmdAttest},
+		"lock new-secret": {"lock new-secret -o FILE", cmdLockNewSecret},
+		"lock enable":     {"lock enable [--reader NAME] --secret-file FILE --pin PIN --so-pin HEX16", cmdLock("enable")},
+		"lock unlock":     {"lock unlock [--reader NAME] --secret-file FILE [--pin PIN]", cmdLock("unlock")},
+		"lock disable":    {"lock disable [--reader NAME] --secret-file FILE --pin PIN --so-pin HEX16", cmdLock("disable")},
 	}
 }
 
@@ -169,6 +179,7 @@ var groups = map[string]string{
 	"keys":  "list, generate, delete, wrap, unwrap or import",
 	"dkek":  "create-share, import or status",
 	"ca":    "init, issue, install or enrol",
+	"lock":  "new-secret, enable, unlock or disable",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
