@@ -47,7 +47,9 @@ typedef struct hsm_session_s {
 void hsm_session_clear(hsm_session *s);
 /* Makes the MKEK (and the object key derived from it) available to this session. */
 int hsm_session_open_keys(hsm_session *s, const uint8_t mkek[32]);
-/* Marks PIN role (81 user, 88 SO) verified and opens the keys with mkek (caller wipes it). */
+/* Marks PIN role (81 user, 88 SO) verified and opens the keys with mkek, the value the PIN
+ * wrap held (caller wipes it); while the secure lock is on they open only with the session's
+ * host secret (lock.h). */
 int hsm_session_grant(hsm_session *s, uint8_t role, const uint8_t mkek[32]);
 /* Drops one role's verification; the keys are wiped when no role stays verified. */
 void hsm_session_drop(hsm_session *s, uint8_t role);
