@@ -116,18 +116,12 @@ int hsm_cmd_manage_pka(hsm_cmd *c)
         if (a->p2 >= n) {
             return HSM_ERR_P1P2;
         }
-        static uint8_t buf[HSM_PKA_KEY_MAX];
+        uint8_t chr[16];
         size_t len;
-        hsm_tlv req, body, chr;
-        if ((rc = hsm_pka_slot_read(a->p2, buf, sizeof(buf), &len)) != HSM_OK) {
+        if ((rc = hsm_pka_slot_chr(a->p2, chr, &len)) != HSM_OK) {
             return rc;
         }
-        if (hsm_tlv_find(buf, len, 0x7F21, &req) != 1 ||
-            hsm_tlv_find(req.value, req.len, 0x7F4E, &body) != 1 ||
-            hsm_tlv_find(body.value, body.len, 0x5F20, &chr) != 1) {
-            return HSM_ERR_INTERNAL; /* only checked requests are stored */
-        }
-        if ((rc = hsm_cmd_out(c, chr.value, chr.len)) != HSM_OK) {
+        if ((rc = hsm_cmd_out(c, chr, len)) != HSM_OK) {
             return rc;
         }
         if (c->s->pka_flags & (1u << a->p2)) {

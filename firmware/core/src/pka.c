@@ -100,6 +100,22 @@ static int request_fields(const uint8_t *buf, size_t len, hsm_tlv *pub, hsm_tlv 
     return HSM_OK;
 }
 
+int hsm_pka_slot_chr(uint8_t slot, uint8_t chr[16], size_t *len)
+{
+    size_t got;
+    hsm_tlv pub, name;
+    int rc = hsm_pka_slot_read(slot, slot_buf, sizeof(slot_buf), &got);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    if (request_fields(slot_buf, got, &pub, &name) != HSM_OK) {
+        return HSM_ERR_INTERNAL; /* only checked requests are stored */
+    }
+    memcpy(chr, name.value, name.len);
+    *len = name.len;
+    return HSM_OK;
+}
+
 int hsm_pka_select(hsm_session *s, const uint8_t *chr, size_t len)
 {
     uint8_t n, m;

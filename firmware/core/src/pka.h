@@ -49,5 +49,7 @@ int hsm_pka_select(hsm_session *s, const uint8_t *chr, size_t len);
 int hsm_pka_authenticate(hsm_session *s, const uint8_t *sig, size_t len);
 /* Reads slot's registered request into buf (cap); HSM_ERR_REF_NOT_FOUND when empty. */
 int hsm_pka_slot_read(uint8_t slot, uint8_t *buf, size_t cap, size_t *len);
+/* The CHR of slot's registered request (at most 16 bytes); HSM_ERR_REF_NOT_FOUND when empty. */
+int hsm_pka_slot_chr(uint8_t slot, uint8_t chr[16], size_t *len);
 
 #endif
