@@ -21,6 +21,7 @@
 #include "hsm/port/device.h"
 #include "hsm/port/entropy.h"
 #include "hsm/port/flash.h"
+#include "hsm/port/otp.h"
 #include "hsm/rng.h"
 #include "hsm/tlv.h"
 #include "mbedtls/ecdsa.h"
@@ -76,6 +77,13 @@ int hsm_port_flash_erase(uint32_t off)
 {
     (void)off;
     return HSM_ERR_FLASH;
+}
+
+/* No OTP root (the PIN code is linked in through the device key's sealing; never called). */
+int hsm_port_otp_root(uint8_t out[HSM_OTP_ROOT_SIZE])
+{
+    memset(out, 0, HSM_OTP_ROOT_SIZE);
+    return HSM_ERR_NOT_FOUND;
 }
 
 /* ---- helpers ---- */

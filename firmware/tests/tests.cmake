@@ -34,6 +34,10 @@ hsm_unit_test(phy)
 hsm_unit_test(sym)
 # Device identity, CE<id> attestations, 2F02 enrolment, MSE SET + PSO trust store (ext. spec 5).
 hsm_unit_test(trust)
+# Public key authentication, m of n (ext. spec 5.6).
+hsm_unit_test(pka)
+# Secure lock: envelope, key-level mask (ext. spec 3.8).
+hsm_unit_test(lock)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

@@ -83,7 +83,7 @@ func TestExtrasOptions(t *testing.T) {
 		{"80 64 06 01 00", 0x6A86},
 		{"80 64 06 00 02 0100", 0x6700},
 		{"80 64 4C 00 02 00C0", 0x6A86}, // OTP stays unavailable (spec 3.3)
-		{"80 64 3A 01 00", 0x6A86},      // secure lock: not implemented
+		{"80 64 3A 01 00", 0x6700},      // secure lock key agreement without a point (3.8)
 		{"80 64 99 00 00", 0x6A86},
 		{"80 64 0A 00 07 07E8011D000C22", 0x6700},
 		{"80 64 0A 01 00", 0x6A86},

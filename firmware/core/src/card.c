@@ -6,7 +6,7 @@
  *   2. CLA: 00 or 80; secure-messaging bits -> 6882; anything else -> 6E00
  *   3. INS in the table                             -> 6D00
  *   4. row flags: application selected              -> 6D00 (no application answers it)
- *                 user PIN verified                  -> 6982
+ *                 user PIN verified (and, with PKA, m of n holders) -> 6982
  *   5. Nc within the row's bounds                   -> 6700
  *   6. press-to-confirm for rows that use a private key, when the option is on -> 6600
  *   7. the handler; its error mapped by hsm_sw_from_err() (sw.c)
@@ -24,6 +24,7 @@
 #include "hsm/err.h"
 #include "hsm/store.h"
 #include "ids.h"
+#include "pka.h"
 
 /* The standard SmartCard-HSM contact ATR (spec 1.1); OpenSC accepts it without an APDU. */
 static const uint8_t atr[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45,
@@ -59,6 +60,8 @@ static const hsm_cmd_row table[] = {
     {0x76, HSM_CMD_APP | HSM_CMD_USER | HSM_CMD_PRESENCE, 1, 65535, hsm_cmd_derive_ec},
     {0x22, HSM_CMD_APP, 0, 255, hsm_cmd_mse},
     {0x2A, HSM_CMD_APP, 0, 1024, hsm_cmd_pso},
+    {0x54, HSM_CMD_APP, 0, 2048, hsm_cmd_manage_pka},
+    {0x82, HSM_CMD_APP, 0, 1024, hsm_cmd_external_authenticate},
 };
 
 static hsm_session session;
@@ -146,7 +149,8 @@ static int dispatch(hsm_cmd *c)
         if ((row->flags & HSM_CMD_APP) && !c->s->app_selected) {
             return HSM_ERR_INS;
         }
-        if ((row->flags & HSM_CMD_USER) && !c->s->user_verified) {
+        /* Key use needs the PIN (the MKEK) and, while PKA is configured, m of n holders. */
+        if ((row->flags & HSM_CMD_USER) && (!c->s->user_verified || !hsm_pka_satisfied(c->s))) {
             return HSM_ERR_SECURITY;
         }
         if (a->nc < row->min_nc || a->nc > row->max_nc) {
@@ -180,7 +184,7 @@ size_t hsm_card_apdu(const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t r
         rc = dispatch(&c);
     }
     size_t n = rc == HSM_OK ? c.out_len : 0;
-    uint16_t sw = hsm_sw_from_err(rc, c.tries);
+    uint16_t sw = rc == HSM_OK && c.sw_ok != 0 ? c.sw_ok : hsm_sw_from_err(rc, c.tries);
     resp[n] = (uint8_t)(sw >> 8);
     resp[n + 1] = (uint8_t)sw;
     return n + 2;

@@ -32,12 +32,27 @@ typedef struct hsm_session_s {
     uint8_t hd_node[64];  /* its 64 secret bytes (hd.h layout), wiped when used */
     uint8_t verifier_len; /* MSE SET DST (22 81 B6): CHR of the current verification key, */
     char verifier[16];    /* 0 = none (cmd_pso.c) */
+    /* Public key authentication (pka.h): RAM-only, cleared with the session. */
+    uint8_t pka_selected;   /* MSE SET AT 83: slot + 1 of the selected key, 0 = none */
+    uint8_t pka_flags;      /* bit i: slot i authenticated against the current challenge */
+    bool pka_ok;            /* m of n holders authenticated (or INITIALIZE in this session) */
+    uint16_t challenge_len; /* GET CHALLENGE kept for EXTERNAL AUTHENTICATE, 0 = none */
+    uint8_t challenge[256];
+    /* Secure lock (lock.h). `mkek` then holds W, the value the PIN wraps hold (W = MKEK when
+     * unlocked, MKEK xor host secret when locked); the object key is always from the MKEK. */
+    bool mkek_held;         /* mkek is W of a verified PIN, even while keys stay closed */
+    bool lock_mask_set;     /* 3A 03 delivered the host secret in this session */
+    uint8_t lock_mask[32];
+    bool kek_user_set, kek_so_set; /* PIN KEKs of this session's VERIFYs: lock enable/disable */
+    uint8_t kek_user[32], kek_so[32]; /* re-wrap W under both PINs without the PINs */
 } hsm_session;
 
 void hsm_session_clear(hsm_session *s);
 /* Makes the MKEK (and the object key derived from it) available to this session. */
 int hsm_session_open_keys(hsm_session *s, const uint8_t mkek[32]);
-/* Marks PIN role (81 user, 88 SO) verified and opens the keys with mkek (caller wipes it). */
+/* Marks PIN role (81 user, 88 SO) verified and opens the keys with mkek, the value the PIN
+ * wrap held (caller wipes it); while the secure lock is on they open only with the session's
+ * host secret (lock.h). */
 int hsm_session_grant(hsm_session *s, uint8_t role, const uint8_t mkek[32]);
 /* Drops one role's verification; the keys are wiped when no role stays verified. */
 void hsm_session_drop(hsm_session *s, uint8_t role);
@@ -49,6 +64,7 @@ typedef struct {
     size_t out_cap;
     size_t out_len;
     unsigned tries; /* tries left, for HSM_ERR_VERIFY_FAILED */
+    uint16_t sw_ok; /* a success SW other than 9000 (e.g. 9001 of MANAGE PKA), 0 = 9000 */
 } hsm_cmd;
 
 typedef int (*hsm_handler)(hsm_cmd *c);
@@ -100,5 +116,8 @@ int hsm_cmd_cipher_sym(hsm_cmd *c);
 int hsm_cmd_derive_ec(hsm_cmd *c);
 int hsm_cmd_mse(hsm_cmd *c);
 int hsm_cmd_pso(hsm_cmd *c);
+int hsm_cmd_manage_pka(hsm_cmd *c);
+int hsm_cmd_external_authenticate(hsm_cmd *c);
+int hsm_cmd_extras(hsm_cmd *c);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * cmd_challenge.c — GET CHALLENGE (84), spec 2.16: Ne random bytes from the DRBG.
- * Le is required (6700 without it); the answer is min(Ne, response buffer) bytes.
+ * Le is required (6700 without it); the answer is min(Ne, response buffer) bytes. The challenge
+ * is kept for public key authentication (pka.h).
  */
 #include "cmd.h"
 #include "hsm/err.h"
 #include "hsm/rng.h"
+#include "pka.h"
 
 int hsm_cmd_get_challenge(hsm_cmd *c)
 {
@@ -19,6 +21,7 @@ int hsm_cmd_get_challenge(hsm_cmd *c)
     if (rc != HSM_OK) {
         return rc;
     }
+    hsm_pka_on_challenge(c->s, c->out + c->out_len, n); /* arms PKA, resets its flags */
     c->out_len += n;
     return HSM_OK;
 }

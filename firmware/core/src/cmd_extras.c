@@ -2,7 +2,8 @@
  * cmd_extras.c — EXTRAS (80 64), pico-hsm-extensions.md 3.1-3.4, with the legacy
  * sub-commands of 3.3 that pico-hsm-tool.py and pypicohsm still send.
  *
- * Order of checks (3.1): user authenticated (6982; not for 1B PHY and 05 memory), the
+ * Order of checks (3.1): user authenticated (6982; not for 1B PHY, 05 memory, F0 OTP and 3A
+ * secure lock, which have their own rules), the
  * press-to-confirm wait (6600), then the sub-command:
  *   06 options    read (no data) / write the dynamic byte (1 byte; more -> 6700); P2 != 00 -> 6A86
  *   0A date/time  read (no data) / set (8 bytes; other lengths -> 6700); P2 != 00 -> 6A86
@@ -25,7 +26,8 @@
  *                   wrap is re-bound at once; otherwise (and the user PIN's always) at its next
  *                   successful presentation (pin.h).
  *                 other P2 -> 6A86
- *   3A secure lock, 4C OTP and anything else -> 6A86 (OTP must stay unavailable, 3.3)
+ *   3A secure lock (3.8): see secure_lock() below
+ *   4C OTP and anything else -> 6A86 (the reference's OTP must stay unavailable, 3.3)
  */
 #include <string.h>
 
@@ -37,6 +39,7 @@
 #include "hsm/port/otp.h"
 #include "hsm/port/system.h"
 #include "hsm/store.h"
+#include "lock.h"
 #include "mbedtls/platform_util.h"
 #include "pin.h"
 
@@ -167,10 +170,37 @@ static int otp(hsm_cmd *c)
     }
 }
 
+/* Secure lock (ext. spec 3.8, lock.h), P2: 01 key agreement (65-byte host point; no data or a
+ * bad point 6700), 02 enable, 03 unlock, 04 disable (48-byte envelope: no agreement 6986, other
+ * length or an envelope that does not authenticate 6700; enable/disable without both PINs
+ * verified 6982, a secret that is not the lock's 6982); any other P2 9000 without effect. The
+ * sub-commands need no PIN of their own: what they change needs the PINs. */
+static int secure_lock(hsm_cmd *c)
+{
+    const hsm_apdu *a = c->apdu;
+    if (a->p2 == 0x01) {
+        uint8_t pub[HSM_LOCK_POINT_SIZE];
+        int rc = hsm_lock_agree(a->data, a->nc, pub);
+        return rc == HSM_OK ? hsm_cmd_out(c, pub, sizeof(pub)) : rc;
+    }
+    if (a->p2 < 0x02 || a->p2 > 0x04) {
+        return HSM_OK;
+    }
+    uint8_t secret[HSM_LOCK_SECRET_SIZE];
+    int rc = hsm_lock_open_envelope(a->data, a->nc, secret);
+    if (rc == HSM_OK) {
+        rc = a->p2 == 0x02   ? hsm_lock_enable(c->s, secret)
+             : a->p2 == 0x03 ? hsm_lock_unlock(c->s, secret)
+                             : hsm_lock_disable(c->s, secret);
+    }
+    mbedtls_platform_zeroize(secret, sizeof(secret));
+    return rc;
+}
+
 int hsm_cmd_extras(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
-    const bool open = a->p1 == 0x1B || a->p1 == 0x05 || a->p1 == 0xF0;
+    const bool open = a->p1 == 0x1B || a->p1 == 0x05 || a->p1 == 0xF0 || a->p1 == 0x3A;
     if (!open && !c->s->user_verified && !c->s->so_verified) {
         return HSM_ERR_SECURITY;
     }
@@ -188,6 +218,7 @@ int hsm_cmd_extras(hsm_cmd *c)
         return hsm_cmd_out(c, m, sizeof(m));
     }
     case 0xF0: return otp(c);
+    case 0x3A: return secure_lock(c);
     case 0xFB:
         if (a->nc != 0) return HSM_ERR_WRONG_LENGTH;
         hsm_port_reboot(false);

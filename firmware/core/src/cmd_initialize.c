@@ -25,7 +25,9 @@
 #include "hsm/tlv.h"
 #include "hsm/version.h"
 #include "mbedtls/platform_util.h"
+#include "lock.h"
 #include "pin.h"
+#include "pka.h"
 
 #define OPT_TRANSPORT_PIN 0x0002u
 
@@ -69,7 +71,10 @@ static int parse(const hsm_apdu *a, init_params *p)
             p->dkek_shares = t.value[0];
             break;
         case 0x93:
-            if (t.len != 2 || t.value[1] > t.value[0]) return HSM_ERR_DATA;
+            if (t.len != 2 || t.value[1] > t.value[0] || t.value[0] > HSM_PKA_MAX ||
+                (t.value[0] > 0 && t.value[1] == 0)) {
+                return HSM_ERR_DATA;
+            }
             p->pka_total = t.value[0], p->pka_required = t.value[1];
             break;
         case 0x97:
@@ -117,10 +122,22 @@ int hsm_cmd_initialize(hsm_cmd *c)
     rc = hsm_device_load(&d);
     if (rc == HSM_OK) {
         /* Re-initialisation: the current SO-PIN is the authorisation. Its MKEK is kept until
-         * the device key is re-sealed under the new one (devid.h). */
+         * the device key is re-sealed under the new one (devid.h). While the secure lock is
+         * on, only a session holding the host's secret may re-initialise (lock.h); the SO-PIN
+         * then yields MKEK xor secret. */
+        const bool locked = (d.options & HSM_LOCK_OPTION) != 0;
+        uint8_t mask[HSM_LOCK_SECRET_SIZE];
+        if (locked && !c->s->lock_mask_set) {
+            return HSM_ERR_SECURITY;
+        }
+        memcpy(mask, c->s->lock_mask, sizeof(mask));
         hsm_session_clear(c->s);
         c->s->app_selected = true;
         rc = hsm_pin_check(&d, HSM_PIN_ROLE_SO, p.so, HSM_SO_PIN_LEN, old_mkek, &c->tries);
+        for (size_t i = 0; locked && i < sizeof(old_mkek); i++) {
+            old_mkek[i] ^= mask[i];
+        }
+        mbedtls_platform_zeroize(mask, sizeof(mask));
         if (rc != HSM_OK) {
             mbedtls_platform_zeroize(old_mkek, sizeof(old_mkek));
             return rc;
@@ -132,7 +149,7 @@ int hsm_cmd_initialize(hsm_cmd *c)
 
     memset(&d, 0, sizeof(d));
     d.flags = (p.options & OPT_TRANSPORT_PIN) ? HSM_DEV_TRANSPORT_PIN : 0;
-    d.options = p.options;
+    d.options = (uint16_t)(p.options & ~HSM_LOCK_OPTION); /* locking is 3A 02's alone */
     d.user_max = d.user_left = p.retries;
     d.so_left = HSM_SO_PIN_TRIES;
     d.user_len = (uint8_t)p.user_len;
@@ -160,12 +177,17 @@ int hsm_cmd_initialize(hsm_cmd *c)
     if ((rc = hsm_dkek_on_initialize(&d)) != HSM_OK) {
         goto out;
     }
+    /* 93: n registrable public keys, m required (pka.h); the slots start empty. */
+    if ((rc = hsm_pka_on_initialize(d.pka_total, d.pka_required)) != HSM_OK) {
+        goto out;
+    }
     /* The new device starts logged in as its user (as Pico HSM does), unless the user PIN is
      * a transport PIN that must be changed first. */
     hsm_session_clear(c->s);
     c->s->app_selected = true;
     if (!(d.flags & HSM_DEV_TRANSPORT_PIN)) {
         rc = hsm_session_grant(c->s, HSM_PIN_ROLE_USER, mkek);
+        c->s->pka_ok = true; /* spec 0.4: INITIALIZE authenticates, with or without PKA */
     }
 out:
     mbedtls_platform_zeroize(mkek, sizeof(mkek));

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "dkek.h"
 #include "hsm/err.h"
+#include "pka.h"
 #include "xkek.h"
 
 int hsm_cmd_key_domain(hsm_cmd *c)
@@ -27,7 +28,7 @@ int hsm_cmd_key_domain(hsm_cmd *c)
     if (p1 > 0x04) {
         return HSM_ERR_P1P2;
     }
-    if (p1 != 0x00 && !c->s->user_verified) {
+    if (p1 != 0x00 && (!c->s->user_verified || !hsm_pka_satisfied(c->s))) {
         return HSM_ERR_SECURITY;
     }
     if (domain >= HSM_DKEK_DOMAINS) {

@@ -15,7 +15,8 @@
  *
  * MSE SET: P1 bit 1 (SET) required, P2 one of A4 A6 AA B4 B6 B8 (else 6A86); only B6 (DST)
  * with 83 <CAR> has an effect: found -> 9000, the key is current until the next MSE or SELECT;
- * not found -> 6A88 and no key is current. Other templates: 6A88 (nothing to select).
+ * not found -> 6A88 and no key is current. AT (A4) with 83 <CHR> selects a registered PKA key
+ * (pka.h). Other templates: 6A88 (nothing to select).
  * PSO: P1 00, P2 92/AE/BE (6A86); data = 7F21 certificate, with or without its 7F21 header.
  * No data 6700; no current key 6A88; malformed 6984; CAR not the current key, signature
  * wrong or expired 6985; trust store full 6A84. A verified certificate is stored as CAxx (the
@@ -35,6 +36,7 @@
 #include "hsm/tlv.h"
 #include "ids.h"
 #include "mbedtls/sha1.h"
+#include "pka.h"
 #include "trust.h"
 
 #define TRUST_MAX 4u
@@ -132,12 +134,17 @@ int hsm_cmd_mse(hsm_cmd *c)
     if (!(a->p1 & 0x01) || memchr(templates, a->p2, sizeof(templates)) == NULL) {
         return HSM_ERR_P1P2;
     }
+    hsm_tlv ref;
+    int rc;
+    if (a->p2 == 0xA4 && (rc = hsm_tlv_find(a->data, a->nc, 0x83, &ref)) != 0) {
+        /* AT with a key reference: public key authentication (pka.h) */
+        return rc < 0 ? HSM_ERR_DATA : hsm_pka_select(c->s, ref.value, ref.len);
+    }
     c->s->verifier_len = 0;
     if (a->p2 != 0xB6) {
         return HSM_ERR_REF_NOT_FOUND;
     }
-    hsm_tlv ref;
-    int rc = hsm_tlv_find(a->data, a->nc, 0x83, &ref);
+    rc = hsm_tlv_find(a->data, a->nc, 0x83, &ref);
     if (rc < 0 || (rc == 1 && (ref.len == 0 || ref.len > sizeof(c->s->verifier)))) {
         return HSM_ERR_DATA;
     }

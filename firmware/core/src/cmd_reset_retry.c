@@ -64,6 +64,9 @@ int hsm_cmd_reset_retry_counter(hsm_cmd *c)
         }
         d.user_len = (uint8_t)pin_len;
         d.flags &= (uint8_t)~HSM_DEV_TRANSPORT_PIN;
+        /* a KEK of the old user PIN must not re-wrap anything any more (lock.h) */
+        mbedtls_platform_zeroize(c->s->kek_user, sizeof(c->s->kek_user));
+        c->s->kek_user_set = false;
     }
     d.user_left = d.user_max;
     rc = hsm_device_save(&d, false);

@@ -9,6 +9,8 @@
  * counter is persisted before the compare). A PIN of impossible length is refused (6A80)
  * without costing a try.
  */
+#include <string.h>
+
 #include "cmd.h"
 #include "device.h"
 #include "hsm/err.h"
@@ -52,11 +54,17 @@ int hsm_cmd_verify(hsm_cmd *c)
         return HSM_ERR_REF_UNUSABLE;
     }
     hsm_session_drop(c->s, role);
-    uint8_t mkek[HSM_MKEK_SIZE];
-    rc = hsm_pin_check(&d, role, a->data, a->nc, mkek, &c->tries);
+    uint8_t mkek[HSM_MKEK_SIZE], kek[32];
+    rc = hsm_pin_check_kek(&d, role, a->data, a->nc, mkek, kek, &c->tries);
     if (rc == HSM_OK) {
         rc = hsm_session_grant(c->s, role, mkek);
     }
+    if (rc == HSM_OK) {
+        /* kept for the secure lock's re-wrap (lock.h); wiped with the role or the session */
+        memcpy(role == HSM_PIN_ROLE_SO ? c->s->kek_so : c->s->kek_user, kek, sizeof(kek));
+        *(role == HSM_PIN_ROLE_SO ? &c->s->kek_so_set : &c->s->kek_user_set) = true;
+    }
     mbedtls_platform_zeroize(mkek, sizeof(mkek));
+    mbedtls_platform_zeroize(kek, sizeof(kek));
     return rc;
 }

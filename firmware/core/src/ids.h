@@ -15,6 +15,9 @@
 #define HSM_ID_KEY_DOMAINS 0x10A0u /* key-domain table: total shares per domain (dkek.c) */
 #define HSM_ID_HD_FIRST 0x10B0u  /* 10B0 + id (0..9): HD master node, sealed (hd.c) */
 #define HSM_ID_PHY 0x10F8u       /* PHY record (ext. spec 3.6): USB/LED options, survives INITIALIZE */
+#define HSM_ID_PKA_STATE 0x10C0u  /* public key authentication: n | m (pka.c) */
+#define HSM_ID_PKA_SLOT_FIRST 0x10D0u /* 10D0 + slot (0..7): registered 67 request content */
+#define HSM_ID_LOCK_CHECK 0x10E0u  /* secure lock: SHA-256 check value of the host secret (lock.c) */
 #define HSM_ID_C_DEVAUT 0x2F02u  /* EF.C_DevAut: device certificate chain */
 #define HSM_ID_TOKENINFO 0x2F03u /* EF.TokenInfo, stored as OpenSC writes it */
 #define HSM_ID_UNWRAP_EF 0x2F10u  /* transfer file: key blob for UNWRAP (write-only) */

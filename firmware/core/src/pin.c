@@ -135,8 +135,20 @@ int hsm_pin_wrap(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len
     return rc;
 }
 
+int hsm_pin_wrap_kek(uint8_t role, const uint8_t kek[32], const uint8_t mkek[HSM_MKEK_SIZE],
+                     uint8_t out[HSM_WRAP_SIZE])
+{
+    return seal(kek, role, mkek, out);
+}
+
 int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                   uint8_t mkek[HSM_MKEK_SIZE], unsigned *tries_left)
+{
+    return hsm_pin_check_kek(d, role, pin, pin_len, mkek, NULL, tries_left);
+}
+
+int hsm_pin_check_kek(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                      uint8_t mkek[HSM_MKEK_SIZE], uint8_t *kek_out, unsigned *tries_left)
 {
     uint8_t *left = role == HSM_PIN_ROLE_SO ? &d->so_left : &d->user_left;
     uint8_t *wrap = role == HSM_PIN_ROLE_SO ? d->so_wrap : d->user_wrap;
@@ -187,14 +199,23 @@ int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_le
      *    failure to re-make it keeps the old wrap: the next right PIN tries again. */
     *left = max;
     *tries_left = max;
+    if (kek_out != NULL) {
+        memcpy(kek_out, kek, sizeof(kek)); /* the KEK of the wrap as it stands */
+    }
     if (!bound && have_root && derive_bound(root, role, pre, kek) == HSM_OK &&
         seal(kek, role, mkek, rebound) == HSM_OK) {
         memcpy(wrap, rebound, HSM_WRAP_SIZE);
         d->flags |= otp_flag(role);
+        if (kek_out != NULL) {
+            memcpy(kek_out, kek, sizeof(kek)); /* ... which is now the bound one */
+        }
     }
     rc = hsm_device_save(d, false);
     if (rc != HSM_OK) {
         mbedtls_platform_zeroize(mkek, HSM_MKEK_SIZE);
+        if (kek_out != NULL) {
+            mbedtls_platform_zeroize(kek_out, sizeof(kek));
+        }
     }
 out:
     mbedtls_platform_zeroize(pre, sizeof(pre));

@@ -58,4 +58,13 @@ int hsm_pin_wrap(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len
 int hsm_pin_check(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
                   uint8_t mkek[HSM_MKEK_SIZE], unsigned *tries_left);
 
+/* hsm_pin_check() that also returns the PIN's KEK (kek may be NULL): the secure lock re-wraps
+ * the MKEK under both PINs without knowing them (lock.h). The caller wipes kek. */
+int hsm_pin_check_kek(hsm_device *d, uint8_t role, const uint8_t *pin, size_t pin_len,
+                      uint8_t mkek[HSM_MKEK_SIZE], uint8_t *kek, unsigned *tries_left);
+
+/* hsm_pin_wrap() with the KEK instead of the PIN. */
+int hsm_pin_wrap_kek(uint8_t role, const uint8_t kek[32], const uint8_t mkek[HSM_MKEK_SIZE],
+                     uint8_t out[HSM_WRAP_SIZE]);
+
 #endif

@@ -9,6 +9,7 @@
 #include "mbedtls/hkdf.h"
 #include "mbedtls/md.h"
 #include "mbedtls/platform_util.h"
+#include "lock.h"
 #include "pin.h"
 
 void hsm_session_clear(hsm_session *s)
@@ -41,12 +42,22 @@ void hsm_session_drop(hsm_session *s, uint8_t role)
         mbedtls_platform_zeroize(s->mkek, sizeof(s->mkek));
         mbedtls_platform_zeroize(s->objkey, sizeof(s->objkey));
         s->keys_open = false;
+        s->mkek_held = false;
+    }
+    uint8_t *kek = role == HSM_PIN_ROLE_SO ? s->kek_so : s->kek_user;
+    mbedtls_platform_zeroize(kek, 32);
+    if (role == HSM_PIN_ROLE_SO) {
+        s->kek_so_set = false;
+    } else {
+        s->kek_user_set = false;
     }
 }
 
 int hsm_session_grant(hsm_session *s, uint8_t role, const uint8_t mkek[32])
 {
-    int rc = hsm_session_open_keys(s, mkek);
+    /* mkek is W, what the PIN wraps hold; the keys open with W, or W xor the host secret
+     * while the secure lock is on (lock.h), or stay closed until 3A 03 brings the secret. */
+    int rc = hsm_lock_open_keys(s, mkek);
     if (rc != HSM_OK) {
         return rc;
     }

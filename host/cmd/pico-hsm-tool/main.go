@@ -155,6 +155,12 @@ commands:
   xkek status [--domain N]                      group UID and DKEK key check value
   xkek clear --pin PIN [--domain N] [--delete]  forget the derived DKEK (--delete: the
                                                 domain and group UID too)
+  lock new-secret -o FILE                       32 random bytes, mode 0600: the host secret
+  lock enable --secret-file FILE --pin PIN --so-pin HEX16
+                                                lock the keys to the holder of FILE
+  lock unlock --secret-file FILE [--pin PIN]    open the keys for this session
+  lock disable --secret-file FILE --pin PIN --so-pin HEX16
+                                                remove the lock
 
 Key numbers N are 1..255 (decimal, or hex with 0x). Algorithms (ALG, LIST) are names or
 their bytes in hex: rsa-raw 20, rsa-pkcs1 30, rsa-pkcs1-sha1..sha512 31-35, rsa-pss 40,
@@ -241,9 +247,13 @@ func init() {
 		"xkek join":    {"xkek join [--reader NAME] --pin PIN [--domain N] KDM", cmdXKEKJoin},
 		"xkek keygen": {"xkek keygen [--reader NAME] --pin PIN --id N [--domain D] [--curve C] -o CERT",
 			cmdXKEKKeygen},
-		"xkek derive": {"xkek derive [--reader NAME] --pin PIN --id N [--domain D] --peer CERT", cmdXKEKDerive},
-		"xkek status": {"xkek status [--reader NAME] [--domain N]", cmdXKEKStatus},
-		"xkek clear":  {"xkek clear [--reader NAME] --pin PIN [--domain N] [--delete]", cmdXKEKClear},
+		"xkek derive":     {"xkek derive [--reader NAME] --pin PIN --id N [--domain D] --peer CERT", cmdXKEKDerive},
+		"xkek status":     {"xkek status [--reader NAME] [--domain N]", cmdXKEKStatus},
+		"xkek clear":      {"xkek clear [--reader NAME] --pin PIN [--domain N] [--delete]", cmdXKEKClear},
+		"lock new-secret": {"lock new-secret -o FILE", cmdLockNewSecret},
+		"lock enable":     {"lock enable [--reader NAME] --secret-file FILE --pin PIN --so-pin HEX16", cmdLock("enable")},
+		"lock unlock":     {"lock unlock [--reader NAME] --secret-file FILE [--pin PIN]", cmdLock("unlock")},
+		"lock disable":    {"lock disable [--reader NAME] --secret-file FILE --pin PIN --so-pin HEX16", cmdLock("disable")},
 	}
 }
 
@@ -261,6 +271,7 @@ var groups = map[string]string{
 	"aes":     "keygen, encrypt or decrypt",
 	"ca":      "init, issue, install or enrol",
 	"xkek":    "gsk-new, kdm, join, keygen, derive, status or clear",
+	"lock":    "new-secret, enable, unlock or disable",
 }
 
 // usageError marks a mistake in the command line: exit status 2.
