@@ -23,6 +23,8 @@ hsm_unit_test(keys_rsa4096)
 hsm_unit_test(dkek)
 # Device identity, CE<id> attestations, 2F02 enrolment, MSE SET + PSO trust store (ext. spec 5).
 hsm_unit_test(trust)
+# Secure messaging codec and chip authentication (ext. spec 5.7), session PIN (4.6).
+hsm_unit_test(sm)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 
