@@ -343,3 +343,28 @@ func TestSMSessionPIN(t *testing.T) {
 		t.Errorf("80 5A 02 81 inside the channel: %x %v, want 6A86", r, err)
 	}
 }
+
+// A re-initialisation inside the channel changes the MKEK: the session PIN made before it is
+// forgotten (it would restore a stale key), so it is just a wrong PIN afterwards.
+func TestSMSessionPINForgottenAtInitialize(t *testing.T) {
+	_, sc := openSM(t)
+	ctx := testCtx(t)
+	in := sc.Client()
+	spin, err := in.SessionPIN(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Initialize(ctx, hsm.InitParams{Options: hsm.OptionResetRetryCounter, UserPIN: userPIN, SOPIN: soPIN, Retries: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.SelectApplet(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wrong apdu.WrongPINError
+	if err := in.Verify(ctx, hsm.UserPIN, spin); !errors.As(err, &wrong) || wrong.Retries != 2 {
+		t.Errorf("session PIN after INITIALIZE: %v, want 63C2 (compared with the real PIN)", err)
+	}
+	if err := in.Verify(ctx, hsm.UserPIN, userPIN); err != nil {
+		t.Errorf("real PIN inside the channel: %v", err)
+	}
+}

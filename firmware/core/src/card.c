@@ -187,6 +187,9 @@ static size_t secure_apdu(const hsm_apdu *outer, uint8_t *resp, size_t resp_cap)
     if (!hsm_sm_verify_session_pin(&c, &rc)) {
         rc = dispatch(&c);
     }
+    if (in.ins == 0x50 && rc == HSM_OK) {
+        hsm_sm_forget_session_pin(&channel); /* INITIALIZE: the MKEK copy is stale */
+    }
     mbedtls_platform_zeroize(plain, sizeof(plain));
     size_t n = rc == HSM_OK ? c.out_len : 0;
     uint16_t sw = hsm_sw_from_err(rc, c.tries);

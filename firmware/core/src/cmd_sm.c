@@ -16,7 +16,8 @@
  * Session PIN: GET SESSION PIN 80 5A 01 81 (P1P2 otherwise 6A86), only inside a channel (outside
  * 6D00, as firmware 6.6 answers it) and only while the user PIN is verified (6982): 8 random
  * bytes, kept in the channel with a copy of the session's MKEK, both wiped when the channel
- * closes. While it exists, a user VERIFY with data received inside the channel (00 20 00 81)
+ * closes (and at a successful INITIALIZE, which changes the MKEK). While it exists, a user
+ * VERIFY with data received inside the channel (00 20 00 81)
  * is compared against it in constant time instead of the real PIN: a match restores the user
  * verification and the keys (without touching the PIN retry counter); a mismatch destroys the
  * session PIN and answers 63C0. Outside the channel, or in a later one, the same bytes are just
@@ -150,9 +151,7 @@ int hsm_sm_verify_session_pin(hsm_cmd *c, int *rc)
         sm->spin_login = *rc == HSM_OK;
         return 1;
     }
-    mbedtls_platform_zeroize(sm->spin, sizeof(sm->spin));
-    mbedtls_platform_zeroize(sm->mkek, sizeof(sm->mkek));
-    sm->spin_set = false;
+    hsm_sm_forget_session_pin(sm);
     c->tries = 0;
     *rc = HSM_ERR_VERIFY_FAILED;
     return 1;

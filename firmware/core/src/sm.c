@@ -30,6 +30,13 @@ void hsm_sm_close(hsm_sm *sm)
     mbedtls_platform_zeroize(sm, sizeof(*sm));
 }
 
+void hsm_sm_forget_session_pin(hsm_sm *sm)
+{
+    mbedtls_platform_zeroize(sm->spin, sizeof(sm->spin));
+    mbedtls_platform_zeroize(sm->mkek, sizeof(sm->mkek));
+    sm->spin_set = false;
+}
+
 void hsm_sm_start(hsm_sm *sm, const uint8_t kenc[16], const uint8_t kmac[16])
 {
     hsm_sm_close(sm);

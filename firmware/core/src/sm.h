@@ -46,6 +46,8 @@ typedef struct hsm_sm_s {
 
 /* Wipes everything; the channel is closed. */
 void hsm_sm_close(hsm_sm *sm);
+/* Wipes the session PIN and its MKEK copy; the channel stays open. */
+void hsm_sm_forget_session_pin(hsm_sm *sm);
 /* Opens a channel with these keys and SSC = 0 (any previous state is wiped first). */
 void hsm_sm_start(hsm_sm *sm, const uint8_t kenc[16], const uint8_t kmac[16]);
 /* TR-03110 KDF for AES-128 (see above). */
