@@ -38,6 +38,8 @@ hsm_unit_test(trust)
 hsm_unit_test(pka)
 # Secure lock: envelope, key-level mask (ext. spec 3.8).
 hsm_unit_test(lock)
+# Secure messaging codec and chip authentication (ext. spec 5.7), session PIN (4.6).
+hsm_unit_test(sm)
 hsm_unit_test(vpcd ${CMAKE_CURRENT_LIST_DIR}/../platform/host/vpcd.c)
 target_include_directories(test_vpcd PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../platform/host)
 

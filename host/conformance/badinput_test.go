@@ -139,7 +139,8 @@ func badInputRows() []badRow {
 		// Transport level (1.4): encodings, CLA, INS.
 		{stateLocked, "APDU", "unknown INS", mustHex("00 D0 00 00"), 0x6D00, nil, nil},
 		{stateLocked, "APDU", "CLA FF", mustHex("FF 84 00 00 08"), 0x6E00, nil, nil},
-		{stateLocked, "APDU", "CLA with secure-messaging bits", mustHex("0C 84 00 00 08"), 0x6882, nil, nil},
+		{stateLocked, "APDU", "protected APDU (CLA 0C) without a secure channel", mustHex("0C 84 00 00 08"), 0x6984, nil, nil},
+		{stateLocked, "APDU", "proprietary secure-messaging CLA 08", mustHex("08 84 00 00 08"), 0x6882, nil, nil},
 		{stateLocked, "APDU", "Lc larger than the data", mustHex("00 A4 04 00 0B E8 2B 06"), 0x6700, nil, nil},
 		{stateLocked, "APDU", "command chaining (not supported: extended APDUs carry 65535 bytes)", mustHex("10 84 00 00 08"), 0x6E00, nil, nil},
 

@@ -65,6 +65,8 @@ typedef struct {
     size_t out_len;
     unsigned tries; /* tries left, for HSM_ERR_VERIFY_FAILED */
     uint16_t sw_ok; /* a success SW other than 9000 (e.g. 9001 of MANAGE PKA), 0 = 9000 */
+    struct hsm_sm_s *sm; /* the secure-messaging channel (sm.h), owned by card.c */
+    bool secure;         /* this command arrived protected inside that channel */
 } hsm_cmd;
 
 typedef int (*hsm_handler)(hsm_cmd *c);
@@ -118,6 +120,13 @@ int hsm_cmd_mse(hsm_cmd *c);
 int hsm_cmd_pso(hsm_cmd *c);
 int hsm_cmd_manage_pka(hsm_cmd *c);
 int hsm_cmd_external_authenticate(hsm_cmd *c);
-int hsm_cmd_extras(hsm_cmd *c);
+/* Secure messaging and the session PIN (cmd_sm.c, ext. spec 5.7, 4.6). */
+int hsm_cmd_general_authenticate(hsm_cmd *c);
+int hsm_cmd_session_pin(hsm_cmd *c);
+/* MSE SET AT for chip authentication (22 41 A4), called by hsm_cmd_mse(). */
+int hsm_sm_mse_set_at(hsm_cmd *c);
+/* VERIFY of the user PIN received inside a channel that holds a session PIN: 1 when handled
+ * here (the result in *rc), 0 when VERIFY goes to the ordinary handler. */
+int hsm_sm_verify_session_pin(hsm_cmd *c, int *rc);
 
 #endif

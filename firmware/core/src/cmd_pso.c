@@ -131,6 +131,9 @@ int hsm_cmd_mse(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
     static const uint8_t templates[] = {0xA4, 0xA6, 0xAA, 0xB4, 0xB6, 0xB8};
+    if (a->p1 == 0x41 && a->p2 == 0xA4) {
+        return hsm_sm_mse_set_at(c); /* chip authentication (cmd_sm.c) */
+    }
     if (!(a->p1 & 0x01) || memchr(templates, a->p2, sizeof(templates)) == NULL) {
         return HSM_ERR_P1P2;
     }

@@ -321,3 +321,39 @@ int hsm_devid_sign(const hsm_session *s, const uint8_t *msg, size_t len, uint8_t
     mbedtls_ecp_keypair_free(&key); /* wipes the private scalar */
     return rc;
 }
+
+int hsm_devid_ecdh(const hsm_session *s, const uint8_t *peer, size_t peer_len, uint8_t z[32])
+{
+    mbedtls_ecp_keypair key;
+    mbedtls_ecp_point p, shared;
+    if (!ready || s == NULL) {
+        return HSM_ERR_INTERNAL;
+    }
+    if (!s->keys_open) {
+        return HSM_ERR_SECURITY;
+    }
+    mbedtls_ecp_keypair_init(&key);
+    mbedtls_ecp_point_init(&p);
+    mbedtls_ecp_point_init(&shared);
+    int rc = key_load(s, &key);
+    if (rc == HSM_ERR_NOT_FOUND) {
+        mbedtls_ecp_keypair_free(&key);
+        mbedtls_ecp_keypair_init(&key);
+        rc = provision(s, &key);
+    }
+    if (rc == HSM_OK && (peer_len != 65 || peer[0] != 0x04 ||
+                         mbedtls_ecp_point_read_binary(&key.grp, &p, peer, peer_len) != 0 ||
+                         mbedtls_ecp_check_pubkey(&key.grp, &p) != 0)) {
+        rc = HSM_ERR_DATA;
+    }
+    if (rc == HSM_OK) {
+        rc = from_mbedtls(mbedtls_ecp_mul(&key.grp, &shared, &key.d, &p, hsm_rng_mbedtls, NULL));
+    }
+    if (rc == HSM_OK && mbedtls_mpi_write_binary(&shared.X, z, 32) != 0) {
+        rc = HSM_ERR_EXEC;
+    }
+    mbedtls_ecp_point_free(&shared); /* the shared point is secret too: free wipes it */
+    mbedtls_ecp_point_free(&p);
+    mbedtls_ecp_keypair_free(&key);
+    return rc;
+}

@@ -41,6 +41,9 @@ func withCard(reader string, fn func(ctx context.Context, t transport.Transport,
 		}
 	}()
 	ctx := context.Background()
+	if secureMessaging {
+		t = &secureAfterLogin{Transport: t}
+	}
 	c := hsm.New(t)
 	info, err := c.SelectApplet(ctx)
 	if err != nil {

@@ -169,6 +169,8 @@ rsa-decrypt-pkcs1 22, rsa-decrypt-oaep 23 (SHA-256), ecdh 80. Curves: secp192r1,
 secp256r1, secp384r1, secp521r1, brainpoolP256r1, brainpoolP384r1, brainpoolP512r1,
 secp192k1, secp256k1. Results of sign, decrypt and derive are binary.
 
+--secure (before the command) runs every APDU after the user PIN inside a secure-messaging
+channel (chip authentication with the device key of 2F02, AES-128 CBC + CMAC).
 --reader NAME (every card command) selects the first reader whose name contains NAME;
 without it, the first reader holding a card is used. The SO-PIN is 16 hex digits, a user
 PIN 6 to 16 characters. A PIN given as "-" is read from standard input, one line each, in
@@ -295,6 +297,14 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		return fail(stderr, usagef("no command given (see pico-hsm-tool help)"))
+	}
+	secureMessaging = false
+	if args[0] == "--secure" {
+		secureMessaging = true
+		args = args[1:]
+		if len(args) == 0 {
+			return fail(stderr, usagef("no command given (see pico-hsm-tool help)"))
+		}
 	}
 	name := args[0]
 	if isHelp(name) || name == "help" {

@@ -86,6 +86,13 @@ int hsm_devid_c_devaut(const uint8_t **data, size_t *len);
 int hsm_devid_sign(const struct hsm_session_s *s, const uint8_t *msg, size_t len, uint8_t *sig,
                    size_t cap, size_t *sig_len);
 
+/* ECDH with the device key (secure messaging, ext. spec 5.7): z = x-coordinate of d * P for the
+ * terminal's uncompressed P-256 point `peer` (65 bytes). HSM_ERR_DATA when the point is not on
+ * the curve, HSM_ERR_SECURITY without the session's keys. Provisions the key like
+ * hsm_devid_sign() on a device that has none yet. */
+int hsm_devid_ecdh(const struct hsm_session_s *s, const uint8_t *peer, size_t peer_len,
+                   uint8_t z[32]);
+
 /* The serial of the chip with unique ID `uid` (the pure function behind hsm_devid_serial()). */
 int hsm_devid_serial_from_uid(const uint8_t uid[8], char out[HSM_DEVID_SERIAL_LEN + 1]);
 
