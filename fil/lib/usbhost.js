@@ -158,10 +158,8 @@ export class CcidReader {
     new DataView(msg.buffer).setUint32(1, data.length, true);
     msg[5] = 0; msg[6] = seq; msg.set(param, 7); msg.set(data, 10);
     h.inData.set(this.info.bulkIn, []);
-    for (let o = 0; o < msg.length || (o === msg.length && msg.length % 64 === 0 && o > 0 && false); o += 64) {
-      h.sendOut(this.info.bulkOut, msg.subarray(o, o + 64), 'CCID');
-    }
-    if (msg.length % 64 === 0) h.sendOut(this.info.bulkOut, new Uint8Array(0), 'CCID ZLP');
+    // The message ends after 10 + dwLength bytes (no ZLP after a multiple of 64, like libccid).
+    for (let o = 0; o < msg.length; o += 64) h.sendOut(this.info.bulkOut, msg.subarray(o, o + 64), 'CCID');
     for (;;) {
       const resp = this.readMessage();
       if (resp[6] !== seq) throw new Error(`CCID bSeq ${resp[6]}, expected ${seq}`);
