@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Machine, uf2ToImage, CLOCK_HZ } from './machine.js';
+import { Machine, uf2ToImage, CLOCK_HZ, FLASH_SIZE } from './machine.js';
 import { UsbHost, CcidReader, hex } from './usbhost.js';
 
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -128,6 +128,14 @@ export function boot({ image, flash, seed } = {}) {
   const reader = new CcidReader(host, info);
   const atr = reader.powerOn();
   return { m, host, info, reader, atr, enumerated };
+}
+
+/** A flash image file (FLASH_SIZE bytes: program and store) kept across harness runs. */
+export function saveFlash(file, m) { fs.writeFileSync(file, m.flashImage()); }
+export function loadFlash(file) {
+  const b = fs.readFileSync(file);
+  if (b.length !== FLASH_SIZE) throw new Error(`${file}: ${b.length} bytes, want ${FLASH_SIZE}`);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 export const seconds = (cycles) => cycles / CLOCK_HZ;

@@ -21,7 +21,7 @@ export class UsbHost {
     this.busReset = false;
     this.outArmed = new Map(); // endpoint -> requested length
     this.inData = new Map(); // endpoint -> array of received packets
-    this.settleUntil = 0;
+    this.swappedHalves = 0; // double-buffered IN pairs put back in order
     usb.onUSBEnabled = () => { this.enabled = true; usb.resetDevice(); };
     usb.onResetReceived = () => { this.busReset = true; };
     usb.onEndpointRead = (ep, size) => { this.outArmed.set(ep, size); };
@@ -38,6 +38,7 @@ export class UsbHost {
       if (alarms && alarms.buffers.length === n + 2) {
         const b = alarms.buffers;
         [b[n], b[n + 1]] = [b[n + 1], b[n]];
+        this.swappedHalves++;
       }
     };
   }
