@@ -1,6 +1,6 @@
 // bench.js — cycles per key operation in the emulated RP2040 (make bench-device).
 //
-//   node bench.js [--runs N] [--keygen-runs N] [--rsa2048-keygen-runs N] [--only row,row]
+//   node bench.js [--runs N] [--keygen-runs N] [--rsa2048-keygen-runs N] [--only row,row] [--seed N]
 //
 // One chip: boot, INITIALIZE, VERIFY, then each operation N times; each row shows the median
 // and the spread (min..max) of the cycles between the XfrBlock leaving the host and its answer
@@ -17,8 +17,9 @@ const RUNS = Number(opt('--runs', 5));
 const KEYGEN_RUNS = Number(opt('--keygen-runs', 3));
 const RSA2048_KEYGEN_RUNS = Number(opt('--rsa2048-keygen-runs', 1));
 const only = opt('--only', '').split(',').filter(Boolean);
+const SEED = Number(opt('--seed', 0x1234567)); // the emulated ROSC's generator
 
-const d = h.boot();
+const d = h.boot({ seed: SEED });
 const must = (r, what) => { if (r.sw !== 0x9000) throw new Error(`${what}: SW ${r.sw.toString(16)}`); return r; };
 must(d.reader.apdu(h.select()), 'SELECT');
 must(d.reader.apdu(h.initialize()), 'INITIALIZE');
