@@ -16,7 +16,7 @@ SOAK_DURATION ?= 1h
 
 .PHONY: all deps emu tool firmware firmware-rp2040 firmware-rp2350 run stop test test-c test-go \
         test-c-sanitize test-go-sanitize fuzz-build \
-        fuzz fuzz-brief fuzz-corpus bench bench-keys soak clean
+        fuzz fuzz-brief fuzz-corpus bench bench-keys soak fil bench-device clean
 
 all: emu tool
 
@@ -67,6 +67,18 @@ firmware-rp2350: deps tool
 	cp $(BUILD)/rp2350/pico_hsm.uf2 $(BUILD)/rp2350/pico-hsm-rp2350-pico2.uf2
 	scripts/size-report $(BUILD)/rp2350 rp2350
 
+# ---- firmware in the loop: the RP2040 image in rp2040js (fil/) -----------------------------------
+# `make fil`: boot, USB enumeration, CCID, the SmartCard-HSM flow with a chip reset (node --test).
+# `make bench-device`: cycles per key operation in the emulated RP2040 (long; not in make test).
+FIL_UF2 := $(CURDIR)/$(BUILD)/rp2040/pico_hsm.uf2
+BENCH_DEVICE_RUNS ?= 5
+
+fil: firmware-rp2040
+	cd fil && PICO_HSM_UF2=$(FIL_UF2) node --test --test-reporter=spec test/
+
+bench-device: firmware-rp2040
+	cd fil && PICO_HSM_UF2=$(FIL_UF2) node bench.js --runs $(BENCH_DEVICE_RUNS)
+
 # ---- fuzzing (clang + libFuzzer, ASan/UBSan) -------------------------------------------------
 $(BUILD)/fuzz/build.ninja:
 	CC=clang cmake -S firmware -B $(BUILD)/fuzz -G Ninja -DHSM_FUZZ=ON
@@ -116,7 +128,7 @@ test-go-sanitize: test-c-sanitize tool
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  PICO_HSM_E2E=1 $(GO) test -count=1 -timeout 30m ./conformance/
 
-test: test-c test-c-sanitize fuzz-brief firmware test-go test-go-sanitize
+test: test-c test-c-sanitize fuzz-brief firmware fil test-go test-go-sanitize
 	scripts/test-run-stop
 
 # APDU round trip through pcscd (needs `make run` first): median and p99 over 1000 commands.
