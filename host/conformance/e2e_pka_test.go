@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pico-hsm/pico-hsm/host/apdu"
 	"github.com/pico-hsm/pico-hsm/host/hsm"
@@ -35,11 +34,7 @@ import (
 func startE2ECardOn(t *testing.T, bin, flash string) func() {
 	t.Helper()
 	ensurePCSCD(t)
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if present, err := pcsc.CardPresent(e2eReader); err == nil && !present {
-			break
-		}
-	}
+	waitSlotFree(t)
 	p, err := emu.Start(bin, flash, e2eVPCDAddr)
 	if err != nil {
 		t.Fatal(err)

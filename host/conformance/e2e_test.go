@@ -260,6 +260,26 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// waitSlotFree waits (up to 3 s) until pcscd sees no card in the reader: the card of an
+// emulator that has just stopped only disappears at pcscd's next poll of the slot. A card
+// still there after that belongs to another emulator, and the test stops.
+func waitSlotFree(t *testing.T) {
+	t.Helper()
+	for end := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		present, err := pcsc.CardPresent(e2eReader)
+		if err != nil {
+			t.Fatalf("query %q: %v", e2eReader, err)
+		}
+		if !present {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("reader %q (vpcd %s) already holds a card: another emulator is connected "+
+				"(`make stop` ends one started by `make run`)", e2eReader, e2eVPCDAddr)
+		}
+	}
+}
+
 // startE2ECard makes sure a pcscd with the vpcd reader runs, refuses to share the reader's slot
 // with another card, starts the emulator on a fresh flash file against that slot, and waits
 // until PC/SC sees the card. Cleanup stops the emulator and fails the test if it did not exit
@@ -267,12 +287,7 @@ func (l *lockedBuffer) String() string {
 func startE2ECard(t *testing.T, bin string) *emu.Process {
 	t.Helper()
 	ensurePCSCD(t)
-	if present, err := pcsc.CardPresent(e2eReader); err != nil {
-		t.Fatalf("query %q: %v", e2eReader, err)
-	} else if present {
-		t.Fatalf("reader %q (vpcd %s) already holds a card: another emulator is connected "+
-			"(`make stop` ends one started by `make run`)", e2eReader, e2eVPCDAddr)
-	}
+	waitSlotFree(t)
 	p, err := emu.Start(bin, newFlash(t), e2eVPCDAddr)
 	if err != nil {
 		t.Fatal(err)
