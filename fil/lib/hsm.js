@@ -95,6 +95,13 @@ export function generateRSA(id, bits) {
 }
 export const sign = (id, alg, data) => apduExt(0x80, 0x68, id, alg, data, 0x200);
 export const ALG_ECDSA_SHA256 = 0x73;
+
+// Symmetric keys (pico-hsm-extensions.md 1.2, 1.6.8): GENERATE SYMMETRIC KEY (P2 B0/B1/B2 =
+// AES-128/192/256) and CIPHER SYMMETRIC 51 (encrypt) / 52 (decrypt) with an AES-GCM OID.
+export const generateAES = (id, bits) => apduShort(0x80, 0x48, id, { 128: 0xb0, 192: 0xb1, 256: 0xb2 }[bits]);
+const OID_AES256_GCM = Buffer.from('60864801650304012e', 'hex'); // 2.16.840.1.101.3.4.1.46
+export const aesGCM = (id, encrypt, data, iv) => apduExt(0x80, 0x78, id, encrypt ? 0x51 : 0x52,
+  Buffer.concat([tlv(0x06, OID_AES256_GCM), tlv(0x81, data), tlv(0x82, iv)]), 0);
 export const ALG_RSA_PKCS1_SHA256 = 0x33;
 
 /** The public key of a key-generation answer as a node KeyObject. */
