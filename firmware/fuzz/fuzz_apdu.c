@@ -13,6 +13,7 @@
 
 #include "hsm/apdu.h"
 #include "hsm/card.h"
+#include "fuzz_card.h"
 #include "ram_port.h"
 #include "vpcd.h"
 
@@ -28,14 +29,7 @@ static void run(const uint8_t *cmd, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool ready;
-    if (!ready) {
-        ram_port_reset(NULL);
-        if (hsm_card_init() != 0) {
-            abort();
-        }
-        ready = true;
-    }
+    fuzz_card_once();
     hsm_card_reset();
     if (size == 0) {
         return 0;
@@ -51,21 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run(select_ef, sizeof(select_ef));
     }
     data++, size--;
-    /* Each frame is copied into its own heap block so ASan catches any read past its end. */
-    while (size >= 2) {
-        size_t n = ((size_t)data[0] << 8) | data[1];
-        data += 2, size -= 2;
-        if (n > size) {
-            n = size;
-        }
-        uint8_t *frame = malloc(n ? n : 1);
-        if (frame == NULL) {
-            return 0;
-        }
-        memcpy(frame, data, n);
-        run(frame, n);
-        free(frame);
-        data += n, size -= n;
-    }
+    fuzz_play_frames(data, size, run);
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "hsm/apdu.h"
 #include "hsm/card.h"
+#include "fuzz_card.h"
 #include "ram_port.h"
 #include "vpcd.h"
 
@@ -32,6 +33,11 @@ static uint16_t run(const uint8_t *cmd, size_t n)
         abort();
     }
     return r >= 2 ? (uint16_t)(resp[r - 2] << 8 | resp[r - 1]) : 0;
+}
+
+static void play(const uint8_t *cmd, size_t n)
+{
+    (void)run(cmd, n);
 }
 
 #define RUN_OK(...)                                                                          \
@@ -104,21 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     RUN_OK(SELECT_APP);
     RUN_OK(VERIFY_PIN);
-    /* Each frame is copied into its own heap block so ASan catches any read past its end. */
-    while (size >= 2) {
-        size_t n = ((size_t)data[0] << 8) | data[1];
-        data += 2, size -= 2;
-        if (n > size) {
-            n = size;
-        }
-        uint8_t *frame = malloc(n ? n : 1);
-        if (frame == NULL) {
-            return 0;
-        }
-        memcpy(frame, data, n);
-        run(frame, n);
-        free(frame);
-        data += n, size -= n;
-    }
+    fuzz_play_frames(data, size, play);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hsm/card.h"
+#include "fuzz_card.h"
 #include "ram_port.h"
 #include "vpcd.h"
 
@@ -34,14 +35,7 @@ static void drain(int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool ready;
-    if (!ready) {
-        ram_port_reset(NULL);
-        if (hsm_card_init() != 0) {
-            abort();
-        }
-        ready = true;
-    }
+    fuzz_card_once();
     hsm_card_reset();
     if (size == 0 || size > 60000) {
         return 0;
