@@ -5,6 +5,7 @@ SHELL := /bin/bash
 BUILD ?= build
 GO ?= go
 FUZZ_SECONDS ?= 300
+FUZZ_RUNS ?= -1
 FUZZ_BRIEF_RUNS ?= 200000
 FUZZ_BRIEF_SECONDS ?= 15
 
@@ -101,11 +102,16 @@ fuzz-corpus: emu
 	cd host && PICO_HSM_CORPUS_DIR=$(CURDIR)/firmware/fuzz/corpus/apdu PICO_HSM_EMU=$(CURDIR)/$(EMU) \
 	  $(GO) test -count=1 -timeout 30m ./conformance/
 
-# Longer runs on demand: make fuzz FUZZ_SECONDS=3600
+# Longer runs on demand, each target in turn for FUZZ_SECONDS or FUZZ_RUNS executions, whichever
+# ends first (-1 runs, 0 s: no limit): make fuzz FUZZ_RUNS=10000000 FUZZ_SECONDS=0 FUZZ_TARGETS="store cvc".
+# Each run's log (with libFuzzer's final statistics) is kept in $(BUILD)/fuzz/run-<target>.log.
 fuzz: fuzz-build
-	@for t in $(BUILD)/fuzz/fuzz_*; do \
-	  name=$${t##*/fuzz_}; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $$work firmware/fuzz/corpus/$$name || exit 1; \
+	@for name in $(or $(FUZZ_TARGETS),$(patsubst $(BUILD)/fuzz/fuzz_%,%,$(wildcard $(BUILD)/fuzz/fuzz_*))); do \
+	  t=$(BUILD)/fuzz/fuzz_$$name; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
+	  echo "fuzz $$name: $(FUZZ_RUNS) runs, $(FUZZ_SECONDS) s"; \
+	  $$t -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    $$work firmware/fuzz/corpus/$$name > $(BUILD)/fuzz/run-$$name.log 2>&1 || { tail -60 $(BUILD)/fuzz/run-$$name.log; exit 1; }; \
+	  grep -E "DONE|stat::number_of_executed_units|stat::peak_rss" $(BUILD)/fuzz/run-$$name.log; \
 	done
 
 # ---- run the emulated HSM --------------------------------------------------------------------

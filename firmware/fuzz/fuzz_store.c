@@ -35,18 +35,20 @@ static int read_each(uint16_t id, void *ctx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t page[HSM_FLASH_PROG_SIZE];
+    static uint8_t image[REGION];
     if (ram_port_set_size(REGION) != HSM_OK) {
         abort();
     }
     ram_port_reset(NULL);
-    /* Lay the input over the erased region, page by page, repeating it to fill the region. */
-    for (uint32_t off = 0; size > 0 && off < REGION; off += sizeof(page)) {
-        for (size_t k = 0; k < sizeof(page); k++) {
-            page[k] = data[(off + k) % size];
+    /* Lay the input over the erased region, repeating it to fill the region. */
+    if (size > 0) {
+        for (size_t off = 0; off < REGION; off += size) {
+            memcpy(image + off, data, size < REGION - off ? size : REGION - off);
         }
-        if (hsm_port_flash_program(off, page, sizeof(page)) != HSM_OK) {
-            abort();
+        for (uint32_t off = 0; off < REGION; off += HSM_FLASH_PROG_SIZE) {
+            if (hsm_port_flash_program(off, image + off, HSM_FLASH_PROG_SIZE) != HSM_OK) {
+                abort();
+            }
         }
     }
     if (hsm_store_mount(keep_none) != HSM_OK) {

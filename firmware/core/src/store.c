@@ -153,14 +153,11 @@ static uint32_t carried(const rec_hdr *h)
     return (h->flags & F_WIPE) && h->seq > h->barrier ? h->seq : h->barrier;
 }
 
+/* True when p[0..n) are all FF: p[0] is FF and every byte equals the one before it (one
+ * memcmp, which the C library does a word at a time; mount runs this over every free page). */
 static bool all_ff(const uint8_t *p, size_t n)
 {
-    while (n--) {
-        if (*p++ != 0xFF) {
-            return false;
-        }
-    }
-    return true;
+    return n == 0 || (p[0] == 0xFF && memcmp(p, p + 1, n - 1) == 0);
 }
 
 static bool keep(uint16_t id)
