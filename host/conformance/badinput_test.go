@@ -1,12 +1,14 @@
 package conformance
 
 // The bad-input table: for every command of the core spec (smartcard-hsm-core.md section 2)
-// and the key-domain command of the extensions (pico-hsm-extensions.md 4.2), each documented
-// error with the status word it must get, sent in the card state where it applies. After
-// every row the card must still work: SELECT and GET CHALLENGE answer, and in the logged-in
-// state a fresh login and an ECDSA signature (verified here) succeed. TestBadInputCoverage
-// checks that the table holds every status word row of the spec's table (2.19), or says why
-// a row cannot be reached from a host.
+// and of the extensions spec (pico-hsm-extensions.md: symmetric keys, HD keys, EXTRAS, key
+// domains and XKEK, PKA, trust store, secure messaging, rescue applet; rows in
+// badinput_ext_test.go), each documented error with the status word it must get, sent in the
+// card state where it applies. After every row the card must still work: SELECT and GET
+// CHALLENGE answer, and on an initialised card a fresh login and an ECDSA signature (verified
+// here) succeed. TestBadInputCoverage checks, for each spec separately, that its rows hold
+// every status word row of the spec's table (core 2.19, extensions 0.3), or says why a row
+// cannot be reached from a host.
 
 import (
 	"crypto/ecdsa"
@@ -20,11 +22,14 @@ import (
 	"github.com/pico-hsm/pico-hsm/host/hsm"
 )
 
-// Card states a row runs in.
+// Card states a row runs in. Each names a card too: the main card (locked, user), a second
+// one never initialised (blank), a third one with public key authentication (pka, pka-locked).
 const (
-	stateBlank  = "blank"  // never initialised, applet selected
-	stateLocked = "locked" // initialised, applet selected, no PIN verified
-	stateUser   = "user"   // initialised, user PIN verified
+	stateBlank     = "blank"      // never initialised, applet selected
+	stateLocked    = "locked"     // initialised, applet selected, no PIN verified
+	stateUser      = "user"       // initialised, user PIN verified
+	statePKA       = "pka"        // initialised with PKA (ext. spec 5.6), user PIN verified, no holder authenticated
+	statePKALocked = "pka-locked" // the same card, no PIN verified
 )
 
 type badRow struct {
@@ -42,11 +47,14 @@ type badRow struct {
 // badCard is an initialised card with an EC key (1), an RSA key (2), a key whose usage
 // counter is used up (3), a key restricted to ECDSA with SHA-256 (4) and a private data
 // object (CD01); of its four key domains, domain 0 is created with one DKEK share, imported,
-// so WRAP works.
+// so WRAP works. What the extension rows need comes on top (setupExt).
 type badCard struct {
 	c     transmitter
 	cl    *hsm.Client
-	ecPub *ecdsa.PublicKey
+	ecPub *ecdsa.PublicKey // key 1's public key; nil on the blank card
+	// holders answer the PKA challenge before a signature (the PKA card only).
+	holders []hsm.PKAHolder
+	ext     badExt // state the extension rows use (badinput_ext_test.go)
 }
 
 const (
@@ -99,24 +107,44 @@ func newBadCard(t *testing.T) *badCard {
 	if err := cl.WriteFile(ctx, 0xCD01, []byte("private data")); err != nil {
 		t.Fatal(err)
 	}
-	return &badCard{c: c, cl: cl, ecPub: g.Public.(*ecdsa.PublicKey)}
+	b := &badCard{c: c, cl: cl, ecPub: g.Public.(*ecdsa.PublicKey)}
+	b.setupExt(t)
+	return b
 }
 
-// enter puts the card in a state: a fresh session (SELECT), then VERIFY for stateUser.
+// newBlankCard is a card never initialised, with the applet selected.
+func newBlankCard(t *testing.T) *badCard {
+	t.Helper()
+	c := startCard(t)
+	selectApplet(t, c)
+	return &badCard{c: c, cl: client(c)}
+}
+
+// enter puts the card in a state: a fresh session (SELECT), then VERIFY where the state has
+// the user PIN verified.
 func (b *badCard) enter(t *testing.T, state string) {
 	t.Helper()
 	selectApplet(t, b.c)
-	if state == stateUser {
+	if state == stateUser || state == statePKA {
 		expectSW(t, b.c, verifyAPDU(hsm.UserPIN, userPIN), 0x9000)
 	}
 }
 
-// stillWorks checks the card after a row: SELECT, GET CHALLENGE, then a login and an ECDSA
-// signature verified with Go's crypto.
+// stillWorks checks the card after a row: SELECT, GET CHALLENGE, then (on an initialised
+// card) a login, the PKA holders' answers where PKA is configured, and an ECDSA signature
+// verified with Go's crypto.
 func (b *badCard) stillWorks(t *testing.T) {
 	t.Helper()
 	stillWorks(t, b.c)
+	if b.ecPub == nil {
+		return // the blank card: nothing to log in to
+	}
 	expectSW(t, b.c, verifyAPDU(hsm.UserPIN, userPIN), 0x9000)
+	if len(b.holders) > 0 {
+		if err := b.cl.AuthenticatePKA(testCtx(t), b.holders); err != nil {
+			t.Fatalf("PKA after the row: %v", err)
+		}
+	}
 	d := sha256.Sum256([]byte("still works"))
 	sig := expectSW(t, b.c, signRow(badKeyEC, byte(hsm.AlgECDSA), d[:]), 0x9000)
 	if !ecdsa.VerifyASN1(b.ecPub, d[:], sig) {
@@ -132,7 +160,8 @@ func rsaTemplate(bits int) []byte {
 func signRow(id, alg byte, data []byte) []byte     { return keyAPDU(0x68, id, alg, data) }
 func decipherRow(id, alg byte, data []byte) []byte { return keyAPDU(0x62, id, alg, data) }
 
-func badInputRows() []badRow {
+// coreBadInputRows are the rows of smartcard-hsm-core.md.
+func coreBadInputRows() []badRow {
 	digest := make([]byte, 32)
 	share := pattern(9, 32)
 	return []badRow{
@@ -195,17 +224,10 @@ func badInputRows() []badRow {
 		{stateLocked, "INITIALIZE DEVICE", "malformed TLV", mustHex("80 50 00 00 04 80 05 00 01"), 0x6A80, nil, nil},
 		{stateLocked, "INITIALIZE DEVICE", "user PIN of 3 bytes", initAPDU(1, []byte("123"), soPIN, 3), 0x6A80, nil, nil},
 
-		// 2.10 IMPORT DKEK SHARE (and MANAGE KEY DOMAIN, extensions 4.2).
+		// 2.10 IMPORT DKEK SHARE (MANAGE KEY DOMAIN, extensions 4.2, is in the extension rows).
 		{stateUser, "IMPORT DKEK SHARE", "share of 31 bytes", cmd(mustHex("80 52 00 00 1F"), share[:31]), 0x6700, nil, nil},
 		{stateUser, "IMPORT DKEK SHARE", "DKEK already complete", cmd(mustHex("80 52 00 00 20"), share), 0x6986, nil, nil},
 		{stateUser, "IMPORT DKEK SHARE", "key domain 16", cmd(mustHex("80 52 00 10 20"), share), 0x6B00, nil, nil},
-		{stateUser, "MANAGE KEY DOMAIN", "unknown sub-command P1", mustHex("80 52 09 00"), 0x6A86, nil, nil},
-		{stateUser, "MANAGE KEY DOMAIN", "domain beyond the configured count", mustHex("80 52 00 05"), 0x6A86, nil, nil},
-		{stateUser, "MANAGE KEY DOMAIN", "status of a domain not created", mustHex("80 52 00 02"), 0x6A88, nil, nil},
-		// The reference answers 6985 here (extensions 4.2); 6982 is what every other command
-		// needing the PIN answers, and what makes Pico clients log in and retry.
-		{stateLocked, "MANAGE KEY DOMAIN", "create a domain without the user PIN", mustHex("80 52 01 02 01 01"), 0x6982, nil, nil},
-		{stateUser, "MANAGE KEY DOMAIN", "delete a domain that holds keys", mustHex("80 52 03 00"), 0x6A89, nil, nil},
 
 		// 2.11 GENERATE ASYMMETRIC KEY PAIR.
 		{stateLocked, "GENERATE ASYMMETRIC KEY PAIR", "without the user PIN", gakpAPDU(9, 0, rsaTemplate(1024)), 0x6982, nil, nil},
@@ -245,47 +267,57 @@ func badInputRows() []badRow {
 
 		// 2.16 GET CHALLENGE.
 		{stateLocked, "GET CHALLENGE", "P1 not 00", mustHex("00 84 01 00 08"), 0x6A86, nil, nil},
+
+		// A blank card: nothing but SELECT, GET CHALLENGE and INITIALIZE before initialisation.
+		{stateBlank, "VERIFY", "card never initialised", verifyAPDU(hsm.UserPIN, userPIN), 0x6A88, nil, nil},
+		{stateBlank, "VERIFY", "status query, never initialised", mustHex("00 20 00 81"), 0x6A88, nil, nil},
+	}
+}
+
+// badSpec is one spec's part of the table: its rows and the status words of its table.
+type badSpec struct {
+	name        string
+	rows        []badRow
+	sws         []uint16          // the status word rows of the spec's table (63C0 for 63Cx, 6100 for 61xx)
+	unreachable map[uint16]string // rows of that table no bad input reaches, and where they are tested
+}
+
+func badSpecs() []badSpec {
+	return []badSpec{
+		{"core", coreBadInputRows(), specSWs, unreachableSW},
+		{"ext", extBadInputRows(), extSpecSWs, unreachableExtSW},
 	}
 }
 
 func TestBadInputTable(t *testing.T) {
 	b := newBadCard(t)
-	for _, r := range badInputRows() {
-		t.Run(r.cmd+"/"+r.why, func(t *testing.T) {
-			b.enter(t, r.state)
-			if r.before != nil {
-				r.before(t, b)
-			}
-			a := r.apdu
-			if r.build != nil {
-				a = r.build(t, b)
-			}
-			data, sw := tx(t, b.c, a)
-			if sw != r.sw {
-				t.Errorf("%s -> SW %04X (data %s), want %04X", short(a), sw, short(data), r.sw)
-			}
-			if len(data) != 0 {
-				t.Errorf("%s -> SW %04X with data %s: an error carries no data", short(a), sw, short(data))
-			}
-			if sw == 0x6983 { // unblock for the next rows
-				expectSW(t, b.c, resetAPDU(0x00, soPIN, userPIN), 0x9000)
-			}
-			b.stillWorks(t)
-		})
-	}
-	// A blank card: nothing but SELECT, GET CHALLENGE and INITIALIZE before initialisation.
-	blank := startCard(t)
-	selectApplet(t, blank)
-	for _, r := range []badRow{
-		{stateBlank, "VERIFY", "card never initialised", verifyAPDU(hsm.UserPIN, userPIN), 0x6A88, nil, nil},
-		{stateBlank, "VERIFY", "status query, never initialised", mustHex("00 20 00 81"), 0x6A88, nil, nil},
-	} {
-		t.Run("blank/"+r.cmd+"/"+r.why, func(t *testing.T) {
-			if _, sw := tx(t, blank, r.apdu); sw != r.sw {
-				t.Errorf("%s -> SW %04X, want %04X", short(r.apdu), sw, r.sw)
-			}
-			stillWorks(t, blank)
-		})
+	pka := newPKACard(t)
+	cards := map[string]*badCard{stateLocked: b, stateUser: b, stateBlank: newBlankCard(t), statePKA: pka, statePKALocked: pka}
+	for _, spec := range badSpecs() {
+		for _, r := range spec.rows {
+			t.Run(spec.name+"/"+r.cmd+"/"+r.why, func(t *testing.T) {
+				b := cards[r.state]
+				b.enter(t, r.state)
+				if r.before != nil {
+					r.before(t, b)
+				}
+				a := r.apdu
+				if r.build != nil {
+					a = r.build(t, b)
+				}
+				data, sw := tx(t, b.c, a)
+				if sw != r.sw {
+					t.Errorf("%s -> SW %04X (data %s), want %04X", short(a), sw, short(data), r.sw)
+				}
+				if len(data) != 0 {
+					t.Errorf("%s -> SW %04X with data %s: an error carries no data", short(a), sw, short(data))
+				}
+				if sw == 0x6983 { // unblock for the next rows
+					expectSW(t, b.c, resetAPDU(0x00, soPIN, userPIN), 0x9000)
+				}
+				b.stillWorks(t)
+			})
+		}
 	}
 }
 
@@ -307,35 +339,38 @@ var specSWs = []uint16{0x9000, 0x6282, 0x63C0, 0x6400, 0x6581, 0x6700, 0x6882, 0
 	0x6E00, 0x6F00}
 
 func TestBadInputCoverage(t *testing.T) {
-	covered := map[uint16]bool{}
-	for _, r := range badInputRows() {
-		sw := r.sw
-		if sw&0xFFF0 == 0x63C0 {
-			sw = 0x63C0
-		}
-		covered[sw] = true
-	}
-	covered[0x6A88] = true // the blank-card rows
-	var missing []string
-	for _, sw := range specSWs {
-		if covered[sw] {
-			continue
-		}
-		if _, ok := unreachableSW[sw]; ok {
-			continue
-		}
-		missing = append(missing, fmt.Sprintf("%04X", sw))
-	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
-		t.Errorf("status words of the spec's table without a bad-input row or a stated reason: %v", missing)
-	}
-	for sw := range unreachableSW {
-		if covered[sw] && sw != 0x9000 {
-			t.Errorf("SW %04X is both covered and listed as unreachable", sw)
-		}
-		if !slices.Contains(specSWs, sw) {
-			t.Errorf("SW %04X listed as unreachable is not in the spec's table", sw)
-		}
+	for _, spec := range badSpecs() {
+		t.Run(spec.name, func(t *testing.T) {
+			covered := map[uint16]bool{}
+			for _, r := range spec.rows {
+				sw := r.sw
+				if sw&0xFFF0 == 0x63C0 {
+					sw = 0x63C0
+				}
+				covered[sw] = true
+			}
+			var missing []string
+			for _, sw := range spec.sws {
+				if covered[sw] {
+					continue
+				}
+				if _, ok := spec.unreachable[sw]; ok {
+					continue
+				}
+				missing = append(missing, fmt.Sprintf("%04X", sw))
+			}
+			sort.Strings(missing)
+			if len(missing) > 0 {
+				t.Errorf("status words of the %s spec's table without a bad-input row or a stated reason: %v", spec.name, missing)
+			}
+			for sw := range spec.unreachable {
+				if covered[sw] {
+					t.Errorf("SW %04X is both covered and listed as unreachable", sw)
+				}
+				if !slices.Contains(spec.sws, sw) {
+					t.Errorf("SW %04X listed as unreachable is not in the %s spec's table", sw, spec.name)
+				}
+			}
+		})
 	}
 }

@@ -39,6 +39,11 @@ func openSM(t *testing.T) (*hsm.Client, *hsm.SecureChannel) {
 
 func getChallengeAPDU() []byte { return []byte{0x00, 0x84, 0x00, 0x00, 0x08} }
 
+// gaAPDU is GENERAL AUTHENTICATE 00 86 00 00 with data (short, Le 00), spec 5.7.
+func gaAPDU(data []byte) []byte {
+	return append(append([]byte{0x00, 0x86, 0x00, 0x00, byte(len(data))}, data...), 0x00)
+}
+
 // Spec 5.7 establishment: the answers test_011 of the reference suite checks, and the
 // refusals of a careful card.
 func TestSMGeneralAuthenticate(t *testing.T) {
@@ -47,9 +52,7 @@ func TestSMGeneralAuthenticate(t *testing.T) {
 	initCard(t, cl)
 	eph, _ := ecdh.P256().GenerateKey(rand.Reader)
 	pub := eph.PublicKey().Bytes()
-	ga := func(data []byte) []byte {
-		return append(append([]byte{0x00, 0x86, 0x00, 0x00, byte(len(data))}, data...), 0x00)
-	}
+	ga := gaAPDU
 	good := ga(tlv.Encode(0x7C, tlv.Encode(0x80, pub)))
 	oid := tlv.Encode(0x80, hsm.OIDChipAuthAES128)
 	expectSW(t, c, append([]byte{0x00, 0x22, 0x41, 0xA4, byte(len(oid))}, oid...), 0x9000)

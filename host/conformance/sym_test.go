@@ -617,6 +617,25 @@ func TestSymGeneratedRoundTrips(t *testing.T) {
 	}
 }
 
+// cipherTLVs is the data of an extended CIPHER SYMMETRIC (spec 1.6) with one-byte lengths, as
+// pypicohsm writes it: 06 oid, then 81 in, 82 iv and 83 aad where not nil.
+func cipherTLVs(oid, in, iv, aad []byte) []byte {
+	d := append([]byte{0x06, byte(len(oid))}, oid...)
+	if in != nil {
+		d = append(d, 0x81, byte(len(in)))
+		d = append(d, in...)
+	}
+	if iv != nil {
+		d = append(d, 0x82, byte(len(iv)))
+		d = append(d, iv...)
+	}
+	if aad != nil {
+		d = append(d, 0x83, byte(len(aad)))
+		d = append(d, aad...)
+	}
+	return d
+}
+
 // Bad inputs, each with its status word and no data (spec 1.3-1.6, 0.3).
 func TestSymErrors(t *testing.T) {
 	cl, k := symCard(t)
@@ -629,22 +648,7 @@ func TestSymErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	aesOID := func(mode hsm.AESMode, bits int) []byte { o, _ := hsm.AESOID(mode, bits); return o }
-	ext := func(oid, in, iv, aad []byte) []byte {
-		d := append([]byte{0x06, byte(len(oid))}, oid...)
-		if in != nil {
-			d = append(d, 0x81, byte(len(in)))
-			d = append(d, in...)
-		}
-		if iv != nil {
-			d = append(d, 0x82, byte(len(iv)))
-			d = append(d, iv...)
-		}
-		if aad != nil {
-			d = append(d, 0x83, byte(len(aad)))
-			d = append(d, aad...)
-		}
-		return d
-	}
+	ext := cipherTLVs
 	gcmCT, err := cl.AESEncrypt(ctx, 1, 128, hsm.ModeGCM, []byte("secret message"), hsm.CipherParams{IV: make([]byte, 12)})
 	if err != nil {
 		t.Fatal(err)

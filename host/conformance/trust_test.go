@@ -153,6 +153,36 @@ func newGoCA(t *testing.T, prefix string, dvCurve elliptic.Curve) *goCA {
 	return ca
 }
 
+// holder issues a terminal certificate for a new key on curve, valid from..to, under the DV.
+func (ca *goCA) holder(t *testing.T, chr string, curve elliptic.Curve, from, to time.Time) *cvc.Certificate {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(curve, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return issueGo(t, cvc.Template{CAR: ca.dv.CHR, CHR: chr, Key: pubOf(t, k), WithDomain: true,
+		Access: cvc.AccessTerminal, Effective: from, Expiry: to}, ca.dvKey)
+}
+
+// enrolGo enrols the card under a new Go CA named prefix (spec 5.3): 2F02 becomes a device
+// certificate issued by the CA's DV, then the DV certificate. It returns the CA and the
+// device key.
+func enrolGo(t *testing.T, cl *hsm.Client, prefix string) (*goCA, *cvc.PublicKey) {
+	t.Helper()
+	raw, devKey := devKeyOf(t, cl, nil)
+	req, err := cvc.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := newGoCA(t, prefix, elliptic.P256())
+	devCert := issueGo(t, cvc.Template{CAR: ca.dv.CHR, CHR: req.CHR, Key: devKey, WithDomain: true,
+		Access: cvc.AccessTerminal, Effective: ca.dv.Effective, Expiry: ca.dv.Expiry}, ca.dvKey)
+	if err := cl.InstallDeviceChain(testCtx(t), append(append([]byte(nil), devCert.Raw...), ca.dv.Raw...)); err != nil {
+		t.Fatal(err)
+	}
+	return ca, devKey
+}
+
 func pubOf(t *testing.T, k *ecdsa.PrivateKey) *cvc.PublicKey {
 	t.Helper()
 	p, err := cvc.ECPublicKey(&k.PublicKey)
@@ -223,12 +253,7 @@ func TestEnrolmentAndVerifyCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	holder := func(chr string, curve elliptic.Curve, from, to time.Time) *cvc.Certificate {
-		k, err := ecdsa.GenerateKey(curve, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return issueGo(t, cvc.Template{CAR: ca.dv.CHR, CHR: chr, Key: pubOf(t, k), WithDomain: true,
-			Access: cvc.AccessTerminal, Effective: from, Expiry: to}, ca.dvKey)
+		return ca.holder(t, chr, curve, from, to)
 	}
 	good := holder("ZZGOTR00001", elliptic.P256(), eff, exp)
 	tampered := append([]byte(nil), good.Raw...)

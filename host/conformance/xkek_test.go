@@ -42,21 +42,45 @@ func peerCert(t *testing.T, key *ecdsa.PrivateKey, uid []byte) []byte {
 	return tlv.Encode(cvc.TagCertificate, tlv.Append(body, cvc.TagSignature, sig))
 }
 
+// groupRequest is the content of a 67 request for a group key certificate (spec 4.3 KDM):
+// the 7F21 certificate, 42 outer CAR and a 5F37 outer signature the card does not check.
+func groupRequest(cert []byte, car string) []byte {
+	return tlv.Append(tlv.Append(append([]byte(nil), cert...), cvc.TagCAR, []byte(car)), cvc.TagSignature, make([]byte, 64))
+}
+
+// membershipSig is group key k's 54 signature admitting the device whose key point is point
+// (spec 4.3 step 2): ECDSA r || s over hsm.MembershipDigest.
+func membershipSig(t *testing.T, k *ecdsa.PrivateKey, point []byte) []byte {
+	t.Helper()
+	d, err := hsm.MembershipDigest(point)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, s, err := ecdsa.Sign(rand.Reader, k, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := (k.Curve.Params().N.BitLen() + 7) / 8
+	return append(r.FillBytes(make([]byte, n)), s.FillBytes(make([]byte, n))...)
+}
+
+// joinAPDU is MANAGE KEY DOMAIN 80 52 02 <domain> with data, case 4E (spec 4.2 P1 02).
+func joinAPDU(domain byte, data []byte) []byte {
+	return append(append([]byte{0x80, 0x52, 0x02, domain, 0x00, byte(len(data) >> 8), byte(len(data))}, data...), 0x01, 0x00)
+}
+
+// xkekDeriveAPDU is DECIPHER 80 62 <id> 84 with a peer's certificate, case 4E (spec 4.3 step 4).
+func xkekDeriveAPDU(id byte, data []byte) []byte {
+	return append(append([]byte{0x80, 0x62, id, 0x84, 0x00, byte(len(data) >> 8), byte(len(data))}, data...), 0x00, 0x00)
+}
+
 func TestXKEK(t *testing.T) {
 	c := startCard(t)
 	cl := client(c)
 	ctx := testCtx(t)
 	initCard(t, cl)
 	// Enrol under a Go CA.
-	_, devKey := devKeyOf(t, cl, nil)
-	raw0, _ := cl.ReadFile(ctx, hsm.FIDDevAut)
-	req, _ := cvc.Parse(raw0)
-	ca := newGoCA(t, "ZZXC", elliptic.P256())
-	devCert := issueGo(t, cvc.Template{CAR: ca.dv.CHR, CHR: req.CHR, Key: devKey, WithDomain: true,
-		Access: cvc.AccessTerminal, Effective: ca.dv.Effective, Expiry: ca.dv.Expiry}, ca.dvKey)
-	if err := cl.InstallDeviceChain(ctx, append(append([]byte(nil), devCert.Raw...), ca.dv.Raw...)); err != nil {
-		t.Fatal(err)
-	}
+	ca, devKey := enrolGo(t, cl, "ZZXC")
 
 	// The group key and memberships.
 	gskKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -64,24 +88,10 @@ func TestXKEK(t *testing.T) {
 	uid := gskPub.Point[1:]
 	gsk := issueGo(t, cvc.Template{CAR: ca.dv.CHR, CHR: "ZZXCGS00001", Key: gskPub,
 		Access: cvc.AccessTerminal, Effective: ca.dv.Effective, Expiry: ca.dv.Expiry}, ca.dvKey)
-	request := func(cert []byte) []byte { // 67 content: 7F21, 42, 5F37 (outer, not checked)
-		return tlv.Append(tlv.Append(append([]byte(nil), cert...), cvc.TagCAR, []byte(ca.dv.CHR)), cvc.TagSignature, make([]byte, 64))
-	}
-	sign54 := func(k *ecdsa.PrivateKey, point []byte) []byte {
-		d, err := hsm.MembershipDigest(point)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, s, err := ecdsa.Sign(rand.Reader, k, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...)
-	}
+	request := func(cert []byte) []byte { return groupRequest(cert, ca.dv.CHR) }
+	sign54 := func(k *ecdsa.PrivateKey, point []byte) []byte { return membershipSig(t, k, point) }
 	good := tlv.Append(request(gsk.Raw), 0x54, sign54(gskKey, devKey.Point))
-	p102 := func(domain byte, data []byte) []byte {
-		return append(append([]byte{0x80, 0x52, 0x02, domain, 0x00, byte(len(data) >> 8), byte(len(data))}, data...), 0x01, 0x00)
-	}
+	p102 := joinAPDU
 
 	// Refusals (4.2, 4.3 step 2).
 	if _, err := cl.SelectApplet(ctx); err != nil {
@@ -161,9 +171,7 @@ func TestXKEK(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := sha256.Sum256(z[:32])
-	dec := func(id byte, data []byte) []byte {
-		return append(append([]byte{0x80, 0x62, id, 0x84, 0x00, byte(len(data) >> 8), byte(len(data))}, data...), 0x00, 0x00)
-	}
+	dec := xkekDeriveAPDU
 	otherUID := append([]byte(nil), uid...)
 	otherUID[0] ^= 1
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
