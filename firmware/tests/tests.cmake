@@ -21,6 +21,8 @@ hsm_unit_test(otp)
 hsm_unit_test(keys)
 hsm_unit_test(keys_errors)
 hsm_unit_test(keys_rsa4096)
+# RSA key generation: trial division to 2^16, the FIPS 186-4 prime and key rules.
+hsm_unit_test(rsa_gen)
 # DKEK shares, key domains, WRAP and UNWRAP (core spec 2.10, 2.14, 2.15, 4.4).
 hsm_unit_test(dkek)
 # XKEK key domains: membership, the XKEK key, DKEK derivation (extensions spec 4.2, 4.3).
@@ -57,3 +59,7 @@ add_executable(bench_store ${CMAKE_CURRENT_LIST_DIR}/bench_store.c)
 target_include_directories(bench_store PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(bench_store PRIVATE -Wl,--start-group hsm_core hsm_ram_port hsm_mbedtls -Wl,--end-group)
 target_compile_options(bench_store PRIVATE -Wall -Wextra)
+add_executable(bench_rsa_gen ${CMAKE_CURRENT_LIST_DIR}/bench_rsa_gen.c)
+target_include_directories(bench_rsa_gen PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${HSM_CORE_DIR}/src)
+target_link_libraries(bench_rsa_gen PRIVATE -Wl,--start-group hsm_core hsm_ram_port hsm_mbedtls -Wl,--end-group)
+target_compile_options(bench_rsa_gen PRIVATE -Wall -Wextra)

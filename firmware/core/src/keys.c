@@ -21,6 +21,7 @@
 #include "hsm/rng.h"
 #include "hsm/store.h"
 #include "ids.h"
+#include "rsa_gen.h"
 #include "mbedtls/bignum.h"
 #include "mbedtls/ecdh.h"
 #include "mbedtls/ecdsa.h"
@@ -301,12 +302,11 @@ int hsm_key_generate(const hsm_session *s, uint8_t id, const hsm_key_spec *spec)
     if (spec->type == HSM_KEY_RSA) {
         if (spec->rsa_bits < RSA_MIN_BITS || spec->rsa_bits > RSA_MAX_BITS ||
             spec->rsa_bits % 8 != 0 || spec->rsa_exponent < 3 || !(spec->rsa_exponent & 1) ||
-            spec->rsa_exponent > INT_MAX) { /* mbedtls_rsa_gen_key() takes an int */
+            spec->rsa_exponent > INT_MAX) {
             rc = HSM_ERR_UNSUPPORTED;
             goto out;
         }
-        rc = err_from_mbedtls(mbedtls_rsa_gen_key(&k.rsa, hsm_rng_mbedtls, NULL, spec->rsa_bits,
-                                                  (int)spec->rsa_exponent));
+        rc = err_from_mbedtls(hsm_rsa_gen_key(&k.rsa, spec->rsa_bits, (uint32_t)spec->rsa_exponent));
     } else if (spec->type == HSM_KEY_EC) {
         rc = err_from_mbedtls(mbedtls_ecp_gen_key(spec->grp, &k.ec, hsm_rng_mbedtls, NULL));
         k.len = (k.ec.grp.pbits + 7) / 8;
