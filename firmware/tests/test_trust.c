@@ -6,7 +6,10 @@
  *     the raw flash;
  *   - 2F02 accepts a chain only for this device (its key, its CHR);
  *   - a CA chain (root -> DV -> device) built here with mbedTLS keys is installed, and PSO
- *     verifies certificates under the DV with every error status word of 5.5.
+ *     verifies certificates under the DV with every error status word of 5.5;
+ *   - a CA xx file is trusted only as PSO stored it: one planted, rewritten or deleted and
+ *     written back with UPDATE BINARY is not, nor after a re-initialisation; a power cut at
+ *     every flash operation of PSO never leaves a trusted file PSO did not finish vouching for.
  * Certificates are signed with cvc.c's signer, verified on the card by cvc.c's verifier; the Go
  * conformance suite cross-checks both against crypto/ecdsa. */
 #include "keys_common.h"
@@ -73,14 +76,85 @@ static size_t read_2f02(uint8_t *out, size_t cap)
     return n;
 }
 
-static uint16_t put_2f02(const uint8_t *data, size_t n)
+/* UPDATE BINARY of the whole file fid (offset 0). */
+static uint16_t put_file(uint16_t fid, const uint8_t *data, size_t n)
 {
     static uint8_t b[2048];
     size_t k = 0;
     b[k++] = 0x54, b[k++] = 0x02, b[k++] = 0x00, b[k++] = 0x00;
     b[k++] = 0x53, b[k++] = 0x82, b[k++] = (uint8_t)(n >> 8), b[k++] = (uint8_t)n;
     memcpy(b + k, data, n), k += n;
-    return kt_ext(0x00, 0xD7, 0x2F, 0x02, b, k, 0);
+    return kt_ext(0x00, 0xD7, (uint8_t)(fid >> 8), (uint8_t)fid, b, k, 0);
+}
+
+static uint16_t put_2f02(const uint8_t *data, size_t n)
+{
+    return put_file(0x2F02, data, n);
+}
+
+/* MSE SET DST 83 <car>, and PSO VERIFY CERTIFICATE. */
+static uint16_t mse_dst(const char *car)
+{
+    uint8_t cmd[40] = {0x00, 0x22, 0x81, 0xB6, (uint8_t)(strlen(car) + 2), 0x83, (uint8_t)strlen(car)};
+    memcpy(cmd + 7, car, strlen(car));
+    return kt_tx(cmd, 7 + strlen(car));
+}
+
+static uint16_t pso(const uint8_t *c, size_t n)
+{
+    return kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0);
+}
+
+/* Enrols the device (5.3): 2F02 = device cert (CAR ZZPICODV00001, by dv) || DV cert (by root). */
+static size_t enrol(const kt_pub *dev, const mbedtls_ecp_keypair *root, const mbedtls_ecp_keypair *dv,
+                    uint8_t *chain, size_t cap)
+{
+    size_t nd = cert("ZZPICODV00001", kt_chr(), &dev->grp, &dev->Q, true, eff, exp99, dv, chain, cap);
+    size_t nv = cert("ZZPICOCA00001", "ZZPICODV00001", &dv->grp, &dv->Q, true, eff, exp99, root, chain + nd,
+                     cap - nd);
+    CHECK_EQ_INT(put_2f02(chain, nd + nv), 0x9000);
+    return nd + nv;
+}
+
+/* A fresh card enrolled under root -> DV (ZZPICODV00001), and two certificates not stored
+ * yet: a = ZZPICOTR00001 issued by the DV, b = ZZPICOTR00002 issued by a. */
+typedef struct {
+    mbedtls_ecp_keypair root, dv, ka, kb;
+    kt_pub dev;
+    uint8_t chain[2048], a[1024], b[1024];
+    size_t na, nb;
+} enrolled;
+
+static void enrolled_up(enrolled *e)
+{
+    kt_power_up();
+    CHECK(kt_device_key(&e->dev));
+    gen(&e->root, MBEDTLS_ECP_DP_SECP256R1);
+    gen(&e->dv, MBEDTLS_ECP_DP_SECP256R1);
+    gen(&e->ka, MBEDTLS_ECP_DP_SECP256R1);
+    gen(&e->kb, MBEDTLS_ECP_DP_SECP256R1);
+    enrol(&e->dev, &e->root, &e->dv, e->chain, sizeof(e->chain));
+    e->na = cert("ZZPICODV00001", "ZZPICOTR00001", &e->ka.grp, &e->ka.Q, true, eff, exp99, &e->dv, e->a,
+                 sizeof(e->a));
+    e->nb = cert("ZZPICOTR00001", "ZZPICOTR00002", &e->kb.grp, &e->kb.Q, true, eff, exp99, &e->ka, e->b,
+                 sizeof(e->b));
+}
+
+static void enrolled_down(enrolled *e)
+{
+    mbedtls_ecp_keypair_free(&e->root);
+    mbedtls_ecp_keypair_free(&e->dv);
+    mbedtls_ecp_keypair_free(&e->ka);
+    mbedtls_ecp_keypair_free(&e->kb);
+    kt_pub_free(&e->dev);
+}
+
+/* Whether the stored object id holds exactly data. */
+static bool stored_as(uint16_t id, const uint8_t *data, size_t n)
+{
+    static uint8_t b[2048];
+    size_t len = 0;
+    return hsm_store_read(id, 0, b, sizeof(b), &len) == HSM_OK && len == n && memcmp(b, data, n) == 0;
 }
 
 static const kt_type p256 = {"secp256r1", KT_EC, 0, MBEDTLS_ECP_DP_SECP256R1};
@@ -183,12 +257,9 @@ static void test_install_and_pso(void)
     CHECK_MEM(c, dev2f02, n2f);
 
     /* device cert || DV cert, both with domain parameters (OpenSC's decoder needs 81 and 82) */
-    size_t nd = cert("ZZPICODV00001", chr, &dev.grp, &dev.Q, true, eff, exp99, &dv, chain, sizeof(chain));
-    size_t nv = cert("ZZPICOCA00001", "ZZPICODV00001", &dv.grp, &dv.Q, true, eff, exp99, &root, chain + nd,
-                     sizeof(chain) - nd);
-    CHECK_EQ_INT(put_2f02(chain, nd + nv), 0x9000);
-    CHECK_EQ_INT(read_2f02(c, sizeof(c)), nd + nv);
-    CHECK_MEM(c, chain, nd + nv);
+    size_t nchain = enrol(&dev, &root, &dv, chain, sizeof(chain));
+    CHECK_EQ_INT(read_2f02(c, sizeof(c)), nchain);
+    CHECK_MEM(c, chain, nchain);
     kt_pub k;
     CHECK_EQ_INT(kt_generate(0x03, &p256, NULL), 0x9000); /* the outer CAR stays the device CHR */
     CHECK(kt_check_answer(&p256, NULL, &k));
@@ -202,9 +273,7 @@ static void test_install_and_pso(void)
     /* PSO without a current key */
     CHECK_EQ_INT(KT_TX(0x00, 0x2A, 0x00, 0xBE, 0x01, 0x00), 0x6A88);
 
-    uint8_t mse[32] = {0x00, 0x22, 0x81, 0xB6, 15, 0x83, 13};
-    memcpy(mse + 7, "ZZPICODV00001", 13);
-    CHECK_EQ_INT(kt_tx(mse, 20), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
     CHECK_EQ_INT(KT_TX(0x00, 0x2A, 0x00, 0xBE), 0x6700);
     CHECK_EQ_INT(KT_TX(0x00, 0x2A, 0x01, 0xBE, 0x01, 0x00), 0x6A86);
     CHECK_EQ_INT(KT_TX(0x00, 0x2A, 0x00, 0xBD, 0x01, 0x00), 0x6A86);
@@ -215,45 +284,42 @@ static void test_install_and_pso(void)
     static uint8_t bad[1024];
     memcpy(bad, c, n);
     bad[n - 1] ^= 0x01;
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, bad, n, 0), 0x6985); /* signature */
+    CHECK_EQ_INT(pso(bad, n), 0x6985); /* signature */
     size_t nx = cert("ZZPICODV00001", "ZZPICOTR00002", &leaf.grp, &leaf.Q, true, eff,
                      (const uint8_t[6]){2, 5, 1, 2, 3, 1}, &dv, bad, sizeof(bad));
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, bad, nx, 0), 0x6985); /* expired before 2026 */
+    CHECK_EQ_INT(pso(bad, nx), 0x6985); /* expired before 2026 */
     nx = cert("ZZPICOXX00001", "ZZPICOTR00003", &leaf.grp, &leaf.Q, true, eff, exp99, &dv, bad, sizeof(bad));
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, bad, nx, 0), 0x6985); /* CAR not the current key */
+    CHECK_EQ_INT(pso(bad, nx), 0x6985); /* CAR not the current key */
     CHECK_EQ_INT(hsm_store_size(0xCA00, &nx), HSM_ERR_NOT_FOUND);
 
     /* Without the 7F21 header (pypicohsm), then with it again: already trusted. */
     hsm_tlv whole;
     CHECK_EQ_INT(hsm_tlv_find(c, n, 0x7F21, &whole), 1);
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, whole.value, whole.len, 0), 0x9000);
+    CHECK_EQ_INT(pso(whole.value, whole.len), 0x9000);
     CHECK_EQ_INT(KT_TX(0x00, 0xB1, 0xCA, 0x00, 0x00, 0x00, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00, 0x00), 0x9000);
     CHECK_EQ_INT(kt_data_len(), n);
     CHECK_MEM(kt_resp, c, n);
     CHECK_EQ_INT(KT_TX(0x00, 0xB1, 0xC8, 0x00, 0x04, 0x54, 0x02, 0x00, 0x00, 0x00), 0x9000);
     CHECK(kt_data_len() > 30 && kt_resp[0] == 0x30);
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0), 0x9000);
+    CHECK_EQ_INT(pso(c, n), 0x9000);
     CHECK_EQ_INT(hsm_store_size(0xCA01, &nx), HSM_ERR_NOT_FOUND);
 
     /* The new certificate is a verifier now; the store is full at 4 (device, DV, CA00, one more). */
-    uint8_t mse2[32] = {0x00, 0x22, 0x81, 0xB6, 15, 0x83, 13};
-    memcpy(mse2 + 7, "ZZPICOTR00001", 13);
-    CHECK_EQ_INT(kt_tx(mse2, 20), 0x9000);
-    CHECK_EQ_INT(kt_tx(mse, 20), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
     /* TR00004 carries only 06 and 86: as a verifier it takes its curve from the DV. */
     n = cert("ZZPICODV00001", "ZZPICOTR00004", &other.grp, &other.Q, false, eff, exp99, &dv, c, sizeof(c));
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0), 0x9000);
+    CHECK_EQ_INT(pso(c, n), 0x9000);
     n = cert("ZZPICODV00001", "ZZPICOTR00005", &other.grp, &other.Q, true, eff, exp99, &dv, c, sizeof(c));
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0), 0x6A84);
-    memcpy(mse2 + 7, "ZZPICOTR00004", 13);
-    CHECK_EQ_INT(kt_tx(mse2, 20), 0x9000);
+    CHECK_EQ_INT(pso(c, n), 0x6A84);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00004"), 0x9000);
     n = cert("ZZPICOTR00004", "ZZPICOTR00006", &leaf.grp, &leaf.Q, true, eff, exp99, &other, c, sizeof(c));
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0), 0x6A84); /* verified, but no room */
+    CHECK_EQ_INT(pso(c, n), 0x6A84); /* verified, but no room */
     c[n - 5] ^= 0x40;
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0), 0x6985);
+    CHECK_EQ_INT(pso(c, n), 0x6985);
     /* SELECT forgets the current key; the card still works. */
     CHECK_EQ_INT(KT_TX(KT_SELECT_APP), 0x9000);
-    CHECK_EQ_INT(kt_ext(0x00, 0x2A, 0x00, 0xBE, c, n, 0), 0x6A88);
+    CHECK_EQ_INT(pso(c, n), 0x6A88);
     CHECK_EQ_INT(KT_TX(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
 
     mbedtls_ecp_keypair_free(&root);
@@ -263,9 +329,145 @@ static void test_install_and_pso(void)
     kt_pub_free(&dev);
 }
 
+/* A CV certificate is trusted from CA xx only as PSO stored it there (HSM_ID_CA_VOUCHED):
+ * UPDATE BINARY needs only the user PIN, and OpenSC keeps X.509 CA certificates in CA xx. */
+static void test_planted_ca(void)
+{
+    static const uint8_t sopin_init[] = {0x80, 0x50, 0x00, 0x00, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81, 0x06, KT_PIN,
+                                         0x82, 0x08, KT_SOPIN, 0x91, 0x01, 0x03};
+    static enrolled e;
+    size_t n;
+    enrolled_up(&e);
+    const uint8_t *a = e.a, *b = e.b;
+    size_t na = e.na, nb = e.nb;
+
+    /* Planted with UPDATE BINARY: well-formed and even rightly signed, yet not a verifier, and
+     * what it signed is refused. */
+    CHECK_EQ_INT(put_file(0xCA00, a, na), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x6A88);
+    CHECK_EQ_INT(pso(b, nb), 0x6A88); /* no current key */
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
+    CHECK_EQ_INT(pso(b, nb), 0x6985); /* CAR not the current key */
+    CHECK_EQ_INT(hsm_store_size(0xCA01, &n), HSM_ERR_NOT_FOUND);
+    CHECK_EQ_INT(hsm_store_size(HSM_ID_CA_VOUCHED, &n), HSM_ERR_NOT_FOUND);
+
+    /* The same bytes through PSO: stored in the next free slot and trusted (CA00 is not). */
+    CHECK_EQ_INT(pso(a, na), 0x9000);
+    CHECK(stored_as(0xCA01, a, na));
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x9000);
+    CHECK_EQ_INT(pso(b, nb), 0x9000);
+    CHECK(stored_as(0xCA02, b, nb));
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00002"), 0x9000);
+    CHECK_EQ_INT(pso(a, na), 0x6985); /* a is not issued by TR00002 */
+    CHECK_EQ_INT(hsm_store_size(HSM_ID_CA_VOUCHED, &n), HSM_OK);
+    CHECK_EQ_INT(n, 2 * 33);
+
+    /* A refused write changes nothing; an accepted one, or a delete, withdraws the trust for
+     * good: the same bytes written back are not trusted. */
+    CHECK_EQ_INT(KT_TX(KT_SELECT_APP), 0x9000); /* logged out */
+    CHECK_EQ_INT(put_file(0xCA02, b, nb), 0x6982);
+    CHECK_EQ_INT(KT_TX(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCA, 0x01), 0x6982);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00002"), 0x9000);
+    kt_login();
+    CHECK_EQ_INT(put_file(0xCA02, b, nb), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00002"), 0x6A88);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x9000);
+    CHECK_EQ_INT(KT_TX(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCA, 0x01), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x6A88);
+    CHECK_EQ_INT(put_file(0xCA01, a, na), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x6A88);
+    CHECK_EQ_INT(hsm_store_size(HSM_ID_CA_VOUCHED, &n), HSM_OK);
+    CHECK_EQ_INT(n, 0);
+
+    /* PSO again (slot CA03), then a re-initialisation: the list goes with the state it belongs
+     * to, the enrolled chain (device-lifetime) stays; a planted copy is still not trusted. */
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
+    CHECK_EQ_INT(pso(a, na), 0x9000);
+    CHECK(stored_as(0xCA03, a, na));
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x9000);
+    CHECK_EQ_INT(kt_tx(sopin_init, sizeof(sopin_init)), 0x9000);
+    kt_login();
+    CHECK_EQ_INT(hsm_store_size(HSM_ID_CA_VOUCHED, &n), HSM_ERR_NOT_FOUND);
+    CHECK_EQ_INT(hsm_store_size(0xCA03, &n), HSM_ERR_NOT_FOUND);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x6A88);
+    CHECK_EQ_INT(put_file(0xCA03, a, na), 0x9000);
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x6A88);
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
+    CHECK_EQ_INT(pso(a, na), 0x9000);
+    CHECK(stored_as(0xCA00, a, na));
+    CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x9000);
+    enrolled_down(&e);
+}
+
+static uint8_t snap[1024 * 1024];
+static size_t snap_len;
+
+/* The card as in snap, logged in, the DV current: the same flash operations every time. */
+static void from_snapshot(void)
+{
+    CHECK_EQ_INT(ram_port_restore(snap, snap_len), HSM_OK);
+    kt_remount();
+    kt_login();
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
+}
+
+/* A power cut at every flash operation of a PSO that stores a certificate, 8 torn patterns
+ * each (a torn program often still lands whole: its page is mostly FF): afterwards the
+ * certificate is trusted only if CA00 holds exactly it; the cut between the CA00 write and the
+ * list leaves an untrusted file (fail closed); a PSO again always gets it trusted. */
+static void test_pso_power_cut(void)
+{
+    static enrolled e;
+    enrolled_up(&e);
+    const uint8_t *a = e.a;
+    size_t na = e.na;
+    snap_len = ram_port_snapshot(snap, sizeof(snap));
+    CHECK(snap_len > 0);
+
+    from_snapshot();
+    uint32_t before = ram_port_flash_ops();
+    CHECK_EQ_INT(pso(a, na), 0x9000);
+    uint32_t ops = ram_port_flash_ops() - before;
+    CHECK(ops >= 3); /* CA00, the list, C800 */
+    printf("PSO storing a certificate: %u flash operations\n", (unsigned)ops);
+
+    unsigned trusted = 0, untrusted_file = 0, absent = 0;
+    for (uint32_t k = 0; k < 8 * (ops + 1); k++) {
+        size_t n;
+        from_snapshot();
+        ram_port_cut_after(1 + k / 8, 0x7A57 + k);
+        uint16_t sw = pso(a, na);
+        ram_port_cut_after(0, 0);
+        kt_remount();
+        kt_login();
+        bool file = hsm_store_size(0xCA00, &n) == HSM_OK;
+        bool ok = mse_dst("ZZPICOTR00001") == 0x9000;
+        if (ok) {
+            trusted++;
+            CHECK(stored_as(0xCA00, a, na));
+        } else if (file) {
+            untrusted_file++;
+        } else {
+            absent++;
+        }
+        CHECK(sw != 0x9000 || ok);
+        if (!ok) {
+            CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
+            CHECK_EQ_INT(pso(a, na), 0x9000);
+            CHECK_EQ_INT(mse_dst("ZZPICOTR00001"), 0x9000);
+        }
+    }
+    printf("power cuts: %u trusted, %u left an untrusted CA00, %u left none\n", trusted,
+           untrusted_file, absent);
+    CHECK(trusted >= 1 && untrusted_file >= 1 && absent >= 1);
+    enrolled_down(&e);
+}
+
 int main(void)
 {
     test_device_key_lifecycle();
     test_install_and_pso();
+    test_planted_ca();
+    test_pso_power_cut();
     return CHECK_DONE();
 }

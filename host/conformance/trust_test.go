@@ -311,6 +311,87 @@ func TestEnrolmentAndVerifyCertificate(t *testing.T) {
 	stillWorks(t, c)
 }
 
+// A CV certificate is trusted from a CA xx file only as PSO VERIFY CERTIFICATE stored it
+// there: UPDATE BINARY needs only the user PIN (OpenSC keeps X.509 CA certificates in CA xx),
+// so a certificate planted with it — well-formed, even rightly signed — is no verifier, and
+// neither is a PSO-stored one rewritten, or deleted and written back. A re-INITIALIZE leaves
+// no PSO-loaded certificate; the enrolled chain in 2F02 stays trusted.
+func TestTrustOnlyWhatPSOStored(t *testing.T) {
+	c, cl := cardOn(t, newFlash(t))
+	defer stopCard(t, c)
+	ctx := testCtx(t)
+	initCard(t, cl)
+	ca, _ := enrolGo(t, cl, "ZZPL")
+	eff, exp := ca.dv.Effective, ca.dv.Expiry
+	subKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := issueGo(t, cvc.Template{CAR: ca.dv.CHR, CHR: "ZZPLSUB00001", Key: pubOf(t, subKey), WithDomain: true,
+		Access: cvc.AccessDV, Effective: eff, Expiry: exp}, ca.dvKey)
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := issueGo(t, cvc.Template{CAR: sub.CHR, CHR: "ZZPLTR00001", Key: pubOf(t, leafKey), WithDomain: true,
+		Access: cvc.AccessTerminal, Effective: eff, Expiry: exp}, subKey)
+	step := func(what string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) && !(want == nil && err == nil) {
+			t.Errorf("%s: %v, want %v", what, err, want)
+		}
+	}
+	write := func(fid uint16, b []byte) {
+		t.Helper()
+		if err := cl.WriteFile(ctx, fid, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// loadSub loads sub through PSO under the DV; it is then a verifier.
+	loadSub := func(when string) {
+		t.Helper()
+		step(when+": MSE SET, DV", cl.SelectVerifier(ctx, ca.dv.CHR), nil)
+		step(when+": PSO", cl.VerifyCertificate(ctx, sub.Raw), nil)
+		step(when+": MSE SET after PSO", cl.SelectVerifier(ctx, sub.CHR), nil)
+	}
+
+	write(0xCA00, sub.Raw)
+	step("MSE SET, planted", cl.SelectVerifier(ctx, sub.CHR), apdu.ErrReferenceNotFound)
+	step("PSO of what the planted one signed, no verifier", cl.VerifyCertificate(ctx, leaf.Raw), apdu.ErrReferenceNotFound)
+	step("MSE SET, DV", cl.SelectVerifier(ctx, ca.dv.CHR), nil)
+	step("PSO of what the planted one signed, under the DV", cl.VerifyCertificate(ctx, leaf.Raw), apdu.ErrConditions)
+
+	// Loaded properly: PSO stores it in the next free slot (CA01) and it is a verifier.
+	step("PSO of the same certificate", cl.VerifyCertificate(ctx, sub.Raw), nil)
+	if got := mustRead(t, cl, 0xCA01); !bytes.Equal(got, sub.Raw) {
+		t.Errorf("CA01: %d bytes, not the certificate", len(got))
+	}
+	step("MSE SET, PSO-stored", cl.SelectVerifier(ctx, sub.CHR), nil)
+	step("PSO of what it signed", cl.VerifyCertificate(ctx, leaf.Raw), nil)
+	step("MSE SET, its subordinate", cl.SelectVerifier(ctx, leaf.CHR), nil)
+
+	// A change through the file interface withdraws the trust for good.
+	write(0xCA02, leaf.Raw) // the same bytes
+	step("MSE SET, rewritten", cl.SelectVerifier(ctx, leaf.CHR), apdu.ErrReferenceNotFound)
+	if err := cl.DeleteFile(ctx, 0xCA01); err != nil {
+		t.Fatal(err)
+	}
+	write(0xCA01, sub.Raw)
+	step("MSE SET, deleted and written back", cl.SelectVerifier(ctx, sub.CHR), apdu.ErrReferenceNotFound)
+
+	// Re-INITIALIZE: no PSO-loaded certificate left, the chain still trusted.
+	loadSub("before re-INITIALIZE")
+	initCard(t, cl)
+	if ids, _ := cl.ListObjects(ctx); containsID(ids, 0xCA03) {
+		t.Errorf("objects after INITIALIZE: %s", fidList(ids))
+	}
+	step("MSE SET after re-INITIALIZE", cl.SelectVerifier(ctx, sub.CHR), apdu.ErrReferenceNotFound)
+	write(0xCA00, sub.Raw)
+	step("MSE SET, planted after re-INITIALIZE", cl.SelectVerifier(ctx, sub.CHR), apdu.ErrReferenceNotFound)
+	loadSub("after re-INITIALIZE")
+	stillWorks(t, c)
+}
+
 // contentOf is the value of the one TLV in b (a certificate without its 7F21 header).
 func contentOf(t *testing.T, b []byte) []byte {
 	t.Helper()

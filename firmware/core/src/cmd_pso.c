@@ -4,8 +4,23 @@
  *
  * Trust store (rebuilt for every command from what is stored, so there is no state to keep
  * consistent): every certificate of EF.C_DevAut (2F02: device cert, then DV cert after
- * enrolment), then the files CA00..CAFD in order; at most TRUST_MAX entries, more are ignored.
- * Names compare exactly (CHR against the requested reference).
+ * enrolment), then those files CA00..CAFD, in order, that PSO itself stored; at most TRUST_MAX
+ * entries, more are ignored. Names compare exactly (CHR against the requested reference).
+ *
+ * Which CA xx files PSO stored: UPDATE BINARY may write any CA xx with the user PIN (OpenSC
+ * keeps X.509 CA certificates there), so a CV certificate found in CA xx proves nothing by
+ * itself. The internal object HSM_ID_CA_VOUCHED lists one entry per file PSO verified and
+ * stored: xx | SHA-256 of the file's exact content (at most TRUST_MAX entries). A CA xx file is
+ * trusted only while its slot has an entry and its content hashes to it. Invariants:
+ *   - trust is granted last: PSO writes CA xx, then the entry (then the description C8xx, which
+ *     is cosmetic). A power cut between leaves a CA file without an entry: untrusted, fail
+ *     closed; the next PSO of the certificate stores it again in another slot.
+ *   - trust is withdrawn first: UPDATE BINARY and DELETE FILE of CA xx remove xx's entry before
+ *     the file changes (hsm_trust_forget, from files.c); a cut between leaves the file
+ *     untrusted. So deleted or rewritten bytes never become trusted again by being written
+ *     back with the user PIN. Entries whose file is gone are dropped at the next change.
+ *   - INITIALIZE wipes the list with everything else of the initialised state (10C8 is not a
+ *     device-lifetime id): no PSO-loaded certificate survives a re-initialisation.
  *
  * The device has no clock. As TR-03110 terminals do for the chip, the "current date" is the
  * latest effective date (5F25) among trusted certificates: a presented certificate whose
@@ -35,7 +50,9 @@
 #include "hsm/store.h"
 #include "hsm/tlv.h"
 #include "ids.h"
+#include "mbedtls/constant_time.h"
 #include "mbedtls/sha1.h"
+#include "mbedtls/sha256.h"
 #include "pka.h"
 #include "trust.h"
 
@@ -43,6 +60,8 @@
 #define POOL_SIZE 3072u
 #define CERT_MAX 1024u
 #define CA_LAST 0xFDu
+#define ENTRY 33u /* HSM_ID_CA_VOUCHED entry: xx | SHA-256 */
+#define LIST_MAX (TRUST_MAX * ENTRY)
 
 typedef struct {
     hsm_cvc_cert c[TRUST_MAX];
@@ -58,6 +77,53 @@ static bool name_eq(const hsm_tlv *t, const void *name, size_t len)
     return t->len == len && memcmp(t->value, name, len) == 0;
 }
 
+static uint16_t ca_id(uint8_t xx)
+{
+    return (uint16_t)((HSM_PREFIX_CA_CERT << 8) | xx);
+}
+
+/* The vouched list, whole entries only; absent = empty. On an error, *n = 0 too. */
+static int list_read(uint8_t list[LIST_MAX], size_t *n)
+{
+    int rc = hsm_store_read(HSM_ID_CA_VOUCHED, 0, list, LIST_MAX, n);
+    if (rc != HSM_OK) {
+        *n = 0;
+        return rc == HSM_ERR_NOT_FOUND ? HSM_OK : rc;
+    }
+    *n -= *n % ENTRY;
+    return HSM_OK;
+}
+
+/* Keeps the entries of other slots than xx whose file still exists; returns the new length. */
+static size_t list_prune(uint8_t *list, size_t n, uint8_t xx)
+{
+    size_t k = 0, size;
+    for (size_t i = 0; i < n; i += ENTRY) {
+        if (list[i] != xx && hsm_store_size(ca_id(list[i]), &size) == HSM_OK) {
+            memmove(list + k, list + i, ENTRY);
+            k += ENTRY;
+        }
+    }
+    return k;
+}
+
+static const uint8_t *entry_of(const uint8_t *list, size_t n, uint8_t xx)
+{
+    for (size_t i = 0; i < n; i += ENTRY) {
+        if (list[i] == xx) {
+            return list + i;
+        }
+    }
+    return NULL;
+}
+
+/* Whether content is what PSO stored under entry e (the digests compare in constant time). */
+static bool vouched(const uint8_t *e, const uint8_t *content, size_t len)
+{
+    uint8_t h[32];
+    return mbedtls_sha256(content, len, h, 0) == 0 && mbedtls_ct_memcmp(h, e + 1, sizeof(h)) == 0;
+}
+
 static void add(trust *t, const hsm_cvc_cert *c)
 {
     if (t->n < TRUST_MAX) {
@@ -70,7 +136,8 @@ static void add(trust *t, const hsm_cvc_cert *c)
 static int trust_load(trust *t)
 {
     const uint8_t *chain;
-    size_t len, used, pooled = 0;
+    uint8_t list[LIST_MAX];
+    size_t len, used, pooled = 0, ln;
     hsm_cvc_cert c;
 
     memset(t, 0, sizeof(*t));
@@ -80,17 +147,20 @@ static int trust_load(trust *t)
             add(t, &c);
         }
     }
+    (void)list_read(list, &ln); /* unreadable: empty, no CA file is trusted (fail closed) */
     for (unsigned xx = 0; xx <= CA_LAST; xx++) {
-        uint16_t id = (uint16_t)((HSM_PREFIX_CA_CERT << 8) | xx);
+        uint16_t id = ca_id((uint8_t)xx);
+        const uint8_t *e = entry_of(list, ln, (uint8_t)xx);
         size_t n;
-        if (hsm_store_size(id, &n) != HSM_OK) {
+        if (e == NULL || hsm_store_size(id, &n) != HSM_OK) {
             continue;
         }
         if (t->n == TRUST_MAX) {
             t->more = true;
             break;
         }
-        if (n > POOL_SIZE - pooled || hsm_store_read(id, 0, pool + pooled, n, &n) != HSM_OK) {
+        if (n > POOL_SIZE - pooled || hsm_store_read(id, 0, pool + pooled, n, &n) != HSM_OK ||
+            !vouched(e, pool + pooled, n)) {
             continue;
         }
         if (hsm_cvc_parse(pool + pooled, n, &c, &used) == HSM_OK) {
@@ -205,6 +275,32 @@ static int put_description(const hsm_cvc_cert *cert, uint8_t xx)
     return hsm_store_write((uint16_t)((HSM_PREFIX_CD << 8) | xx), out, w.len, 0);
 }
 
+/* Stores a verified certificate in the free slot xx and vouches for it: the file, then its entry
+ * (fail closed, see the top of this file), then the description (a cut before it leaves the
+ * certificate trusted, only less visible to PKCS#15). */
+static int store_trusted(const hsm_cvc_cert *cert, const uint8_t *in, size_t len, uint8_t xx)
+{
+    uint8_t list[LIST_MAX];
+    size_t n;
+    int rc = list_read(list, &n);
+    if (rc != HSM_OK) {
+        return rc;
+    }
+    n = list_prune(list, n, xx);
+    if (n == LIST_MAX) {
+        return HSM_ERR_NO_SPACE;
+    }
+    list[n] = xx;
+    if (mbedtls_sha256(in, len, list + n + 1, 0) != 0) {
+        return HSM_ERR_EXEC;
+    }
+    if ((rc = hsm_store_write(ca_id(xx), in, len, 0)) != HSM_OK ||
+        (rc = hsm_store_write(HSM_ID_CA_VOUCHED, list, n + ENTRY, 0)) != HSM_OK) {
+        return rc;
+    }
+    return put_description(cert, xx);
+}
+
 int hsm_cmd_pso(hsm_cmd *c)
 {
     const hsm_apdu *a = c->apdu;
@@ -270,15 +366,9 @@ int hsm_cmd_pso(hsm_cmd *c)
         return HSM_ERR_NO_SPACE;
     }
     for (unsigned xx = 0; xx <= CA_LAST; xx++) {
-        uint16_t id = (uint16_t)((HSM_PREFIX_CA_CERT << 8) | xx);
         size_t n;
-        if ((rc = hsm_store_size(id, &n)) == HSM_ERR_NOT_FOUND) {
-            /* The certificate first: a cut before the description leaves it trusted, only
-             * less visible to PKCS#15. */
-            if ((rc = hsm_store_write(id, in, len, 0)) != HSM_OK) {
-                return rc;
-            }
-            return put_description(&cert, (uint8_t)xx);
+        if ((rc = hsm_store_size(ca_id((uint8_t)xx), &n)) == HSM_ERR_NOT_FOUND) {
+            return store_trusted(&cert, in, len, (uint8_t)xx);
         }
         if (rc != HSM_OK) {
             return rc;
@@ -297,4 +387,18 @@ int hsm_trust_domain_params(const hsm_cvc_cert *c, hsm_tlv *dom)
     }
     *dom = d->pubkey;
     return HSM_OK;
+}
+
+int hsm_trust_forget(uint16_t id)
+{
+    uint8_t list[LIST_MAX];
+    size_t n;
+    if ((id >> 8) != HSM_PREFIX_CA_CERT) {
+        return HSM_OK;
+    }
+    int rc = list_read(list, &n);
+    if (rc != HSM_OK || entry_of(list, n, (uint8_t)id) == NULL) {
+        return rc;
+    }
+    return hsm_store_write(HSM_ID_CA_VOUCHED, list, list_prune(list, n, (uint8_t)id), 0);
 }

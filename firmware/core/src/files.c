@@ -14,6 +14,7 @@
 #include "hsm/store.h"
 #include "mbedtls/platform_util.h"
 #include "secret.h"
+#include "trust.h"
 
 typedef enum { AC_ALWAYS, AC_USER, AC_NEVER } access;
 
@@ -151,6 +152,9 @@ int hsm_file_write(const hsm_session *s, uint16_t id, size_t off, const uint8_t 
         return HSM_ERR_NO_SPACE;
     }
     size_t total = off + len > size ? off + len : size;
+    if ((rc = hsm_trust_forget(id)) != HSM_OK) {
+        return rc; /* CA xx: untrusted before it changes (cmd_pso.c) */
+    }
     /* Assemble the new content in `plain`: the old content up to off (and beyond off+len). */
     if (off > 0) {
         size_t n;
@@ -187,6 +191,9 @@ int hsm_file_delete(const hsm_session *s, uint16_t id)
     }
     if (!allowed(c->del, s)) {
         return HSM_ERR_SECURITY;
+    }
+    if ((rc = hsm_trust_forget(id)) != HSM_OK) {
+        return rc;
     }
     return hsm_store_delete(id);
 }

@@ -16,6 +16,7 @@
 #define HSM_ID_HD_FIRST 0x10B0u  /* 10B0 + id (0..9): HD master node, sealed (hd.c) */
 #define HSM_ID_PHY 0x10F8u       /* PHY record (ext. spec 3.6): USB/LED options, survives INITIALIZE */
 #define HSM_ID_PKA_STATE 0x10C0u  /* public key authentication: n | m (pka.c) */
+#define HSM_ID_CA_VOUCHED 0x10C8u /* CA xx files PSO verified: xx | SHA-256 of content (cmd_pso.c) */
 #define HSM_ID_PKA_SLOT_FIRST 0x10D0u /* 10D0 + slot (0..7): registered 67 request content */
 #define HSM_ID_LOCK_CHECK 0x10E0u  /* secure lock: SHA-256 check value of the host secret (lock.c) */
 #define HSM_ID_C_DEVAUT 0x2F02u  /* EF.C_DevAut: device certificate chain */

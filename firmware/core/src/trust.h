@@ -1,6 +1,7 @@
 /*
  * trust.h — what other commands need from the CV certificate trust store of cmd_pso.c
- * (extensions spec 5.5): the domain parameters of a key certificate.
+ * (extensions spec 5.5): the domain parameters of a key certificate, and the file layer's hook
+ * that withdraws trust from a CA xx file it changes.
  */
 #ifndef HSM_TRUST_H
 #define HSM_TRUST_H
@@ -14,5 +15,10 @@
  * *dom aliases c or the store's static buffer until the next trust-store call.
  * HSM_ERR_REF_NOT_FOUND when no such certificate is found. */
 int hsm_trust_domain_params(const hsm_cvc_cert *c, hsm_tlv *dom);
+
+/* Withdraws the trust PSO gave to the file CA xx (id = CA xx; other ids: nothing to do), before
+ * the file interface rewrites or deletes it: so the bytes can never be trusted again without a
+ * new PSO. HSM_OK, or the store's error (the caller must then leave the file unchanged). */
+int hsm_trust_forget(uint16_t id);
 
 #endif
