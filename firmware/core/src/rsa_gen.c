@@ -68,6 +68,16 @@ void hsm_rsa_sieve(const uint8_t *be, size_t len, uint8_t *marks, size_t window)
     }
 }
 
+static uint32_t gcd32(uint32_t a, uint32_t b)
+{
+    while (b != 0) {
+        uint32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 /* mbedtls_mpi_gen_prime()'s round counts (HAC table 4.4 and its 2^-100 extension). */
 static int mr_rounds(unsigned nbits, int low_err)
 {
@@ -84,17 +94,13 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
     static uint8_t buf[PRIME_BYTES_MAX], marks[WINDOW / 8];
     const size_t len = (nbits + 7) / 8;
     const unsigned top = (unsigned)(len * 8 - nbits); /* unused high bits of buf[0] */
-    mbedtls_mpi g, e_mpi, x0, x1;
+    mbedtls_mpi x0;
     int ret; /* MBEDTLS_MPI_CHK's name */
 
     if (nbits < 128 || len > sizeof(buf)) {
         return MBEDTLS_ERR_MPI_BAD_INPUT_DATA;
     }
-    mbedtls_mpi_init(&g);
-    mbedtls_mpi_init(&e_mpi);
     mbedtls_mpi_init(&x0);
-    mbedtls_mpi_init(&x1);
-    MBEDTLS_MPI_CHK(mbedtls_mpi_lset(&e_mpi, (mbedtls_mpi_sint)e));
     for (;;) {
         MBEDTLS_MPI_CHK(hsm_rng_mbedtls(NULL, buf, len));
         buf[0] &= (uint8_t)(0xFFu >> top);
@@ -119,9 +125,11 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
             if (mbedtls_mpi_bitlen(x) != nbits) {
                 break; /* ran past 2^nbits: a new start */
             }
-            MBEDTLS_MPI_CHK(mbedtls_mpi_sub_int(&x1, x, 1));
-            MBEDTLS_MPI_CHK(mbedtls_mpi_gcd(&g, &x1, &e_mpi));
-            if (mbedtls_mpi_cmp_int(&g, 1) != 0) {
+            /* gcd(x - 1, e) = gcd(e, (x - 1) mod e): one short division, not a binary gcd
+             * over the whole candidate (which cost as much as the sieve on a host). */
+            mbedtls_mpi_uint r;
+            MBEDTLS_MPI_CHK(mbedtls_mpi_mod_int(&r, x, (mbedtls_mpi_sint)e));
+            if (gcd32(e, (uint32_t)((r + e - 1) % e)) != 1) {
                 continue;
             }
             ret = mbedtls_mpi_is_prime_ext(x, mr_rounds(nbits, low_err), hsm_rng_mbedtls, NULL);
@@ -133,9 +141,6 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
 cleanup:
     mbedtls_platform_zeroize(buf, sizeof(buf));
     mbedtls_mpi_free(&x0);
-    mbedtls_mpi_free(&g);
-    mbedtls_mpi_free(&e_mpi);
-    mbedtls_mpi_free(&x1);
     return ret;
 }
 
