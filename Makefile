@@ -106,7 +106,8 @@ fuzz-corpus: emu
 # ends first (-1 runs, 0 s: no limit): make fuzz FUZZ_RUNS=10000000 FUZZ_SECONDS=0 FUZZ_TARGETS="store cvc".
 # Each run's log (with libFuzzer's final statistics) is kept in $(BUILD)/fuzz/run-<target>.log.
 fuzz: fuzz-build
-	@for name in $(or $(FUZZ_TARGETS),$(patsubst $(BUILD)/fuzz/fuzz_%,%,$(wildcard $(BUILD)/fuzz/fuzz_*))); do \
+	@targets='$(FUZZ_TARGETS)'; [ -n "$$targets" ] || targets=$$(ls $(BUILD)/fuzz | sed -n 's/^fuzz_//p'); \
+	for name in $$targets; do \
 	  t=$(BUILD)/fuzz/fuzz_$$name; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
 	  echo "fuzz $$name: $(FUZZ_RUNS) runs, $(FUZZ_SECONDS) s"; \
 	  $$t -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
