@@ -151,6 +151,16 @@ export class Machine {
 
   get cycles() { return this.clockCycles; }
 
+  /** Starts (every > 0) or stops (0) recording each core's PC once every `every` of its cycles:
+   *  a statistical profile, read as [pc, core, pc, core, ...] from takeSamples(). */
+  sample(every) {
+    this.sampleEvery = every;
+    this.samples = every > 0 ? [] : null;
+    this.nextSample = [this.cyc[0] + every, this.cyc[1] + every];
+  }
+
+  takeSamples() { const s = this.samples || []; if (this.samples) this.samples = []; return s; }
+
   sev() {
     for (const c of this.cores) { c.eventRegistered = true; c.waiting = false; }
   }
@@ -368,6 +378,10 @@ export class Machine {
         const before = core.cycles;
         core.executeInstruction();
         cyc[k] += core.cycles - before;
+        if (this.samples && cyc[k] >= this.nextSample[k]) {
+          this.samples.push(core.PC, k);
+          this.nextSample[k] += this.sampleEvery;
+        }
       }
       const now = two ? Math.min(cyc[0], cyc[1]) : cyc[0];
       if (now > this.clockCycles) {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as h from '../lib/hsm.js';
+import { loadSymbols, flatProfile } from '../lib/profile.js';
 
 const report = (name, cycles) =>
   console.log(`${name.padEnd(22)} ${String(cycles).padStart(12)} cycles  ${h.seconds(cycles).toFixed(4)} s @125 MHz`);
@@ -48,7 +49,17 @@ test('P-256 key survives a chip reset in the emulated RP2040', () => {
   const pub = h.publicKeyOf(Buffer.from(gen.data), 'P256');
 
   const msg = Buffer.from('firmware in the loop');
+  d.m.sample(1000); // a statistical profile of the SIGN (profile.js prints one)
   const s1 = ok(d.reader.apdu(h.sign(1, h.ALG_ECDSA_SHA256, msg)), 'SIGN P-256');
+  const prof = flatProfile(d.m.takeSamples(), loadSymbols(h.DEFAULT_UF2.replace(/\.uf2$/, '.elf')), 1);
+  d.m.sample(0);
+  // One sample per 1000 of core 1's cycles while the card worked, nearly all in named functions,
+  // the most in mbedTLS's bignum code (ECDSA is field arithmetic).
+  assert.ok(Math.abs(prof.total - s1.cycles / 1000) < s1.cycles / 10000, `${prof.total} samples for ${s1.cycles} cycles`);
+  const named = prof.rows.filter(([f]) => !f.startsWith('(')).reduce((a, [, c]) => a + c, 0);
+  assert.ok(named > 0.9 * prof.total, `only ${named} of ${prof.total} samples in named functions`);
+  assert.match(prof.rows[0][0], /^(mbedtls_mpi_|ecp_)/, `top function ${prof.rows[0][0]}`);
+  console.log(`SIGN profile: ${prof.rows.slice(0, 3).map(([f, c]) => `${f} ${(100 * c / prof.total).toFixed(0)} %`).join(', ')}`);
   assert.ok(crypto.verify('sha256', msg, pub, Buffer.from(s1.data)), 'signature verifies with node crypto');
   assert.ok(!crypto.verify('sha256', Buffer.from('other message'), pub, Buffer.from(s1.data)), 'and only for its message');
   console.log(`time extensions seen: ${d.reader.timeExtensions}; ROM calls: ${JSON.stringify(d.m.romCalls)}`);
