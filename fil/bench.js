@@ -14,8 +14,8 @@ import * as h from './lib/hsm.js';
 const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
 const RUNS = Number(opt('--runs', 5));
-const KEYGEN_RUNS = Number(opt('--keygen-runs', 3));
-const RSA2048_KEYGEN_RUNS = Number(opt('--rsa2048-keygen-runs', 1));
+const KEYGEN_RUNS = Number(opt('--keygen-runs', 5));
+const RSA2048_KEYGEN_RUNS = Number(opt('--rsa2048-keygen-runs', 3));
 const only = opt('--only', '').split(',').filter(Boolean);
 const SEED = Number(opt('--seed', 0x1234567)); // the emulated ROSC's generator
 
