@@ -124,6 +124,17 @@ static void test_prime(void)
         CHECK(mbedtls_mpi_lset(&low, 1) == 0 && mbedtls_mpi_shift_l(&low, 2 * bits - 1) == 0);
         CHECK(mbedtls_mpi_cmp_mpi(&r, &low) >= 0);
     }
+    /* Exponents of 17 and 31 bits: x mod e is not 1 (the residue must not be computed with
+     * mbedtls_mpi_mod_int, wrong for e >= 2^16 on 32-bit limbs). Checked here on the host's
+     * 64-bit limbs, where mbedtls_mpi_mod_int is exact for both. */
+    const uint32_t big_e[] = {65537, 0x7FFFFFFFu};
+    for (size_t i = 0; i < 2; i++) {
+        for (int n = 0; n < 8; n++) {
+            mbedtls_mpi_uint m;
+            CHECK_EQ_INT(hsm_rsa_gen_prime(&x, 256, big_e[i], 0), 0);
+            CHECK(mbedtls_mpi_mod_int(&m, &x, (mbedtls_mpi_sint)big_e[i]) == 0 && m != 1);
+        }
+    }
     CHECK_EQ_INT(hsm_rsa_gen_prime(&x, 64, 3, 0), MBEDTLS_ERR_MPI_BAD_INPUT_DATA);
     CHECK_EQ_INT(hsm_rsa_gen_prime(&x, 2056, 3, 0), MBEDTLS_ERR_MPI_BAD_INPUT_DATA);
     mbedtls_mpi_free(&x);

@@ -68,6 +68,17 @@ void hsm_rsa_sieve(const uint8_t *be, size_t len, uint8_t *marks, size_t window)
     }
 }
 
+/* The big-endian number be[0..len) mod m, for any m < 2^32 (mbedtls_mpi_mod_int() needs
+ * m < 2^16 with 32-bit limbs, as on the RP2040, and e = 65537 is not). */
+static uint32_t mod32(const uint8_t *be, size_t len, uint32_t m)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < len; i++) {
+        r = ((r << 8) | be[i]) % m;
+    }
+    return (uint32_t)r;
+}
+
 static uint32_t gcd32(uint32_t a, uint32_t b)
 {
     while (b != 0) {
@@ -101,6 +112,9 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
         return MBEDTLS_ERR_MPI_BAD_INPUT_DATA;
     }
     mbedtls_mpi_init(&x0);
+    /* x gets exactly x0's limbs: an x left larger by an earlier use would make Miller-Rabin
+     * draw its bases too long and refuse every candidate (mbedTLS gives up after 30 draws). */
+    mbedtls_mpi_free(x);
     for (;;) {
         MBEDTLS_MPI_CHK(hsm_rng_mbedtls(NULL, buf, len));
         buf[0] &= (uint8_t)(0xFFu >> top);
@@ -116,6 +130,7 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
         }
         buf[len - 1] |= 1;
         hsm_rsa_sieve(buf, len, marks, WINDOW);
+        const uint64_t r0 = mod32(buf, len, e); /* x0 mod e: (x - 1) mod e follows for each k */
         MBEDTLS_MPI_CHK(mbedtls_mpi_read_binary(&x0, buf, len));
         for (uint32_t k = 0; k < WINDOW; k++) {
             if ((marks[k >> 3] >> (k & 7u)) & 1u) {
@@ -125,11 +140,9 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
             if (mbedtls_mpi_bitlen(x) != nbits) {
                 break; /* ran past 2^nbits: a new start */
             }
-            /* gcd(x - 1, e) = gcd(e, (x - 1) mod e): one short division, not a binary gcd
+            /* gcd(x - 1, e) = gcd(e, (x - 1) mod e), with x - 1 = x0 + 2k - 1: no binary gcd
              * over the whole candidate (which cost as much as the sieve on a host). */
-            mbedtls_mpi_uint r;
-            MBEDTLS_MPI_CHK(mbedtls_mpi_mod_int(&r, x, (mbedtls_mpi_sint)e));
-            if (gcd32(e, (uint32_t)((r + e - 1) % e)) != 1) {
+            if (gcd32(e, (uint32_t)((r0 + 2u * k + e - 1u) % e)) != 1) {
                 continue;
             }
             ret = mbedtls_mpi_is_prime_ext(x, mr_rounds(nbits, low_err), hsm_rng_mbedtls, NULL);
@@ -140,6 +153,7 @@ int hsm_rsa_gen_prime(mbedtls_mpi *x, unsigned nbits, uint32_t e, int low_err)
     }
 cleanup:
     mbedtls_platform_zeroize(buf, sizeof(buf));
+    mbedtls_platform_zeroize(marks, sizeof(marks)); /* where the prime lies after x0 */
     mbedtls_mpi_free(&x0);
     return ret;
 }
