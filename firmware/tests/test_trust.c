@@ -23,10 +23,10 @@ static const uint8_t chat_dv[] = {0x06, 0x09, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x03
                                   0x53, 0x05, 0x80, 0x00, 0x00, 0x00, 0x04};
 
 /* 7F21 { 7F4E { 5F29 00, 42 car, 7F49 (pub, with or without domain parameters), 5F20 chr, 7F4C,
- * 5F25, 5F24 }, 5F37 ECDSA by signer }. */
-static size_t cert(const char *car, const char *chr, const mbedtls_ecp_group *grp,
-                   const mbedtls_ecp_point *Q, bool params, const uint8_t ef[6], const uint8_t ex[6],
-                   const mbedtls_ecp_keypair *signer, uint8_t *out, size_t cap)
+ * 5F25, 5F24[, 65 of ext_len bytes] }, 5F37 ECDSA by signer }. */
+static size_t cert_ext(const char *car, const char *chr, const mbedtls_ecp_group *grp,
+                       const mbedtls_ecp_point *Q, bool params, const uint8_t ef[6], const uint8_t ex[6],
+                       const mbedtls_ecp_keypair *signer, size_t ext_len, uint8_t *out, size_t cap)
 {
     hsm_tlv_writer w;
     uint8_t sig[HSM_CVC_SIG_MAX];
@@ -52,6 +52,12 @@ static size_t cert(const char *car, const char *chr, const mbedtls_ecp_group *gr
     hsm_tlv_put(&w, 0x7F4C, chat_dv, sizeof(chat_dv));
     hsm_tlv_put(&w, 0x5F25, ef, 6);
     hsm_tlv_put(&w, 0x5F24, ex, 6);
+    if (ext_len > 0) {
+        static uint8_t ext[2048];
+        CHECK(ext_len <= sizeof(ext));
+        memset(ext, 0xA5, sizeof(ext));
+        hsm_tlv_put(&w, 0x65, ext, ext_len);
+    }
     hsm_tlv_end(&w, m4e);
     CHECK(hsm_tlv_writer_ok(&w));
     CHECK_EQ_INT(hsm_cvc_sign_ecdsa_sha256(signer, out + start, w.len - start, sig, sizeof(sig), &sig_len), HSM_OK);
@@ -59,6 +65,27 @@ static size_t cert(const char *car, const char *chr, const mbedtls_ecp_group *gr
     hsm_tlv_end(&w, m21);
     CHECK(hsm_tlv_writer_ok(&w));
     return w.len;
+}
+
+static size_t cert(const char *car, const char *chr, const mbedtls_ecp_group *grp,
+                   const mbedtls_ecp_point *Q, bool params, const uint8_t ef[6], const uint8_t ex[6],
+                   const mbedtls_ecp_keypair *signer, uint8_t *out, size_t cap)
+{
+    return cert_ext(car, chr, grp, Q, params, ef, ex, signer, 0, out, cap);
+}
+
+/* A certificate of exactly total bytes, padded with a 65 extension (signatures are r||s, so the
+ * size of each element is fixed). */
+static size_t cert_sized(const char *car, const char *chr, const mbedtls_ecp_keypair *key,
+                         const mbedtls_ecp_keypair *signer, size_t total, uint8_t *out, size_t cap)
+{
+    size_t ext = 300, n = 0;
+    for (int round = 0; round < 4 && n != total; round++) {
+        n = cert_ext(car, chr, &key->grp, &key->Q, true, eff, exp99, signer, ext, out, cap);
+        ext = ext + total - n;
+    }
+    CHECK_EQ_INT(n, total);
+    return n;
 }
 
 static void gen(mbedtls_ecp_keypair *k, mbedtls_ecp_group_id id)
@@ -463,11 +490,45 @@ static void test_pso_power_cut(void)
     enrolled_down(&e);
 }
 
+/* PSO keeps only certificates the trust store can load again: with its 7F21 header at most 1024
+ * bytes (CERT_MAX), sent with or without the header. Two of that size (the store's two free
+ * entries after device and DV) are both trusted afterwards, also after a restart; one byte
+ * more is refused (6700 with the header, 6984 without it) and nothing is stored. */
+static void test_pso_sizes(void)
+{
+    static enrolled e;
+    static uint8_t c[1100];
+    hsm_tlv whole;
+    size_t n, nx;
+    enrolled_up(&e);
+    CHECK_EQ_INT(mse_dst("ZZPICODV00001"), 0x9000);
+    n = cert_sized("ZZPICODV00001", "ZZPICOTR00007", &e.ka, &e.dv, 1025, c, sizeof(c));
+    CHECK_EQ_INT(pso(c, n), 0x6700); /* longer than the command table's 1024 */
+    CHECK_EQ_INT(hsm_tlv_find(c, n, 0x7F21, &whole), 1);
+    CHECK_EQ_INT(pso(whole.value, whole.len), 0x6984); /* 1021 bytes, 1025 once wrapped */
+    CHECK_EQ_INT(hsm_store_size(0xCA00, &nx), HSM_ERR_NOT_FOUND);
+
+    n = cert_sized("ZZPICODV00001", "ZZPICOTR00007", &e.ka, &e.dv, 1024, c, sizeof(c));
+    CHECK_EQ_INT(pso(c, n), 0x9000);
+    n = cert_sized("ZZPICODV00001", "ZZPICOTR00008", &e.kb, &e.dv, 1024, c, sizeof(c));
+    CHECK_EQ_INT(hsm_tlv_find(c, n, 0x7F21, &whole), 1);
+    CHECK_EQ_INT(pso(whole.value, whole.len), 0x9000);
+    CHECK(stored_as(0xCA01, c, n));
+    for (int restart = 0; restart < 2; restart++) {
+        CHECK_EQ_INT(mse_dst("ZZPICOTR00007"), 0x9000);
+        CHECK_EQ_INT(mse_dst("ZZPICOTR00008"), 0x9000);
+        kt_remount();
+        kt_login();
+    }
+    enrolled_down(&e);
+}
+
 int main(void)
 {
     test_device_key_lifecycle();
     test_install_and_pso();
     test_planted_ca();
     test_pso_power_cut();
+    test_pso_sizes();
     return CHECK_DONE();
 }

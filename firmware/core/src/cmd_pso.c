@@ -33,10 +33,10 @@
  * not found -> 6A88 and no key is current. AT (A4) with 83 <CHR> selects a registered PKA key
  * (pka.h). Other templates: 6A88 (nothing to select).
  * PSO: P1 00, P2 92/AE/BE (6A86); data = 7F21 certificate, with or without its 7F21 header.
- * No data 6700; no current key 6A88; malformed 6984; CAR not the current key, signature
- * wrong or expired 6985; trust store full 6A84. A verified certificate is stored as CAxx (the
- * first free xx) with a PKCS#15 description C8xx; one already trusted (same CHR) is not stored
- * again.
+ * No data 6700; no current key 6A88; malformed, or longer than CERT_MAX with its 7F21 header
+ * 6984; CAR not the current key, signature wrong or expired 6985; trust store full 6A84. A
+ * verified certificate is stored as CAxx (the first free xx) with a PKCS#15 description C8xx;
+ * one already trusted (same CHR) is not stored again.
  *
  * Static buffers (this file, one command at a time): `pool` holds CAxx contents while the
  * store is built, `wrapped` a certificate sent without its 7F21 header.
@@ -57,8 +57,10 @@
 #include "trust.h"
 
 #define TRUST_MAX 4u
-#define POOL_SIZE 3072u
 #define CERT_MAX 1024u
+/* The device certificate of 2F02 takes an entry whenever PSO can store (it is the root of every
+ * verifier), so at most TRUST_MAX - 1 CA files of at most CERT_MAX bytes each are loaded. */
+#define POOL_SIZE ((TRUST_MAX - 1u) * CERT_MAX)
 #define CA_LAST 0xFDu
 #define ENTRY 33u /* HSM_ID_CA_VOUCHED entry: xx | SHA-256 */
 #define LIST_MAX (TRUST_MAX * ENTRY)
@@ -328,6 +330,9 @@ int hsm_cmd_pso(hsm_cmd *c)
         hsm_tlv_writer_init(&w, wrapped, sizeof(wrapped));
         hsm_tlv_put(&w, 0x7F21, in, len);
         in = wrapped, len = w.len;
+    }
+    if (len > CERT_MAX) {
+        return HSM_ERR_REF_UNUSABLE; /* trust_load could not hold it: stored, it would not be trusted */
     }
     if (hsm_cvc_parse(in, len, &cert, &used) != HSM_OK || used != len) {
         return HSM_ERR_REF_UNUSABLE;
