@@ -92,7 +92,8 @@ fuzz-brief: fuzz-build
 	@for t in $(BUILD)/fuzz/fuzz_*; do \
 	  name=$${t##*/fuzz_}; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
 	  echo "fuzz $$name: up to $(FUZZ_BRIEF_RUNS) runs or $(FUZZ_BRIEF_SECONDS) s"; \
-	  $$t -runs=$(FUZZ_BRIEF_RUNS) -max_total_time=$(FUZZ_BRIEF_SECONDS) -max_len=4096 $$work firmware/fuzz/corpus/$$name \
+	  $$t -runs=$(FUZZ_BRIEF_RUNS) -max_total_time=$(FUZZ_BRIEF_SECONDS) -max_len=4096 -artifact_prefix=$$work- \
+	    $$work firmware/fuzz/corpus/$$name \
 	    > $$work.log 2>&1 || { tail -40 $$work.log; exit 1; }; tail -1 $$work.log; \
 	done
 
@@ -104,13 +105,15 @@ fuzz-corpus: emu
 
 # Longer runs on demand, each target in turn for FUZZ_SECONDS or FUZZ_RUNS executions, whichever
 # ends first (-1 runs, 0 s: no limit): make fuzz FUZZ_RUNS=10000000 FUZZ_SECONDS=0 FUZZ_TARGETS="store cvc".
-# Each run's log (with libFuzzer's final statistics) is kept in $(BUILD)/fuzz/run-<target>.log.
+# Each run's log (with libFuzzer's final statistics) is kept in $(BUILD)/fuzz/run-<target>.log;
+# what libFuzzer writes on a finding (crash-, leak-, timeout-, slow-unit-<sha1>) goes next to the
+# target's working corpus, as $(BUILD)/fuzz/corpus-<target>-<kind>-<sha1>.
 fuzz: fuzz-build
 	@targets='$(FUZZ_TARGETS)'; [ -n "$$targets" ] || targets=$$(ls $(BUILD)/fuzz | sed -n 's/^fuzz_//p'); \
 	for name in $$targets; do \
 	  t=$(BUILD)/fuzz/fuzz_$$name; work=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$work; \
 	  echo "fuzz $$name: $(FUZZ_RUNS) runs, $(FUZZ_SECONDS) s"; \
-	  $$t -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	  $$t -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 -artifact_prefix=$$work- \
 	    $$work firmware/fuzz/corpus/$$name > $(BUILD)/fuzz/run-$$name.log 2>&1 || { tail -60 $(BUILD)/fuzz/run-$$name.log; exit 1; }; \
 	  grep -E "DONE|stat::number_of_executed_units|stat::peak_rss" $(BUILD)/fuzz/run-$$name.log; \
 	done
