@@ -374,19 +374,43 @@ static void check_sign(uint8_t id, const kt_type *t, kt_pub *pub)
     }
 }
 
+/* Completes a blob as WRAP makes it (spec 4.4): head (KCV to the 4 zero bytes, hn bytes) then
+ * pt (random bytes, size and key, n bytes) padded, encrypted and MACed with keys from dkek. */
+static void seal(const uint8_t *head, size_t hn, const uint8_t *pt, size_t n, const uint8_t dkek[32],
+                 blob_t *out)
+{
+    uint8_t kenc[32], kmac[32], iv[16] = {0};
+    static uint8_t np[2048];
+    derive(dkek, 1, kenc);
+    derive(dkek, 2, kmac);
+    CHECK(hn + n + 32 <= sizeof(out->b));
+    memcpy(np, pt, n);
+    np[n++] = 0x80;
+    while (n % 16) np[n++] = 0;
+    memcpy(out->b, head, hn);
+    mbedtls_aes_context aes;
+    mbedtls_aes_init(&aes);
+    mbedtls_aes_setkey_enc(&aes, kenc, 256);
+    mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_ENCRYPT, n, iv, np, out->b + hn);
+    mbedtls_aes_free(&aes);
+    const mbedtls_cipher_info_t *ci = mbedtls_cipher_info_from_type(MBEDTLS_CIPHER_AES_256_ECB);
+    mbedtls_cipher_cmac(ci, kmac, 256, out->b, hn + n, out->b + hn + n);
+    out->n = hn + n + 16;
+}
+
 /* Re-encodes blob `in` (EC type 0C, made with dkek) as Pico HSM writes a = -3 curves: a with
  * length 0 (spec 4.4.2); encryption and CMAC redone with the keys computed here. */
 static void pico_style(const blob_t *in, const uint8_t dkek[32], blob_t *out)
 {
-    uint8_t kenc[32], kmac[32], iv[16] = {0};
+    uint8_t kenc[32], iv[16] = {0};
     static uint8_t pt[2048], np[2048];
     derive(dkek, 1, kenc);
-    derive(dkek, 2, kmac);
     size_t head = 21 + 2 + 4, enc = in->n - head - 16;
     mbedtls_aes_context aes;
     mbedtls_aes_init(&aes);
     mbedtls_aes_setkey_dec(&aes, kenc, 256);
     mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_DECRYPT, enc, iv, in->b + head, pt);
+    mbedtls_aes_free(&aes);
     /* 8 random | size | a (skipped) | the rest up to the end of Q */
     const uint8_t *p = pt + 10, *v;
     size_t alen = comp(&p, pt + enc, &v);
@@ -396,18 +420,30 @@ static void pico_style(const blob_t *in, const uint8_t dkek[32], blob_t *out)
     const uint8_t *rest = pt + 12 + alen, *q = rest;
     for (int i = 0; i < 6; i++) comp(&q, pt + enc, &v);
     memcpy(np + n, rest, (size_t)(q - rest)), n += (size_t)(q - rest);
-    if (n % 16) {
-        np[n++] = 0x80;
-        while (n % 16) np[n++] = 0;
+    seal(in->b, head, np, n, dkek, out);
+}
+
+/* A type-05 RSA blob (d, n, e) under dkek. */
+static void rsa_blob(const mbedtls_mpi *d, const mbedtls_mpi *n, const mbedtls_mpi *e, const uint8_t dkek[32],
+                     blob_t *out)
+{
+    static const uint8_t oid_rsa[] = {0x00, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
+    uint8_t head[27] = {0}, pt[1100];
+    kcv_of(dkek, head);
+    head[8] = 0x05;
+    memcpy(head + 9, oid_rsa, sizeof(oid_rsa));
+    size_t k = 8, bits = mbedtls_mpi_bitlen(n);
+    kt_rng(NULL, pt, 8);
+    pt[k++] = (uint8_t)(bits >> 8), pt[k++] = (uint8_t)bits;
+    const mbedtls_mpi *c[] = {d, n, e};
+    for (int i = 0; i < 3; i++) {
+        size_t l = mbedtls_mpi_size(c[i]);
+        CHECK(k + 2 + l <= sizeof(pt));
+        pt[k++] = (uint8_t)(l >> 8), pt[k++] = (uint8_t)l;
+        CHECK_EQ_INT(mbedtls_mpi_write_binary(c[i], pt + k, l), 0);
+        k += l;
     }
-    memcpy(out->b, in->b, head);
-    memset(iv, 0, sizeof(iv));
-    mbedtls_aes_setkey_enc(&aes, kenc, 256);
-    mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_ENCRYPT, n, iv, np, out->b + head);
-    mbedtls_aes_free(&aes);
-    const mbedtls_cipher_info_t *ci = mbedtls_cipher_info_from_type(MBEDTLS_CIPHER_AES_256_ECB);
-    mbedtls_cipher_cmac(ci, kmac, 256, out->b, head + n, out->b + head + n);
-    out->n = head + n + 16;
+    seal(head, sizeof(head), pt, k, dkek, out);
 }
 
 static const kt_type types[] = {
@@ -530,6 +566,70 @@ static void test_wrap_unwrap(void)
     scan_dkek(dkekAB);
     const uint8_t *s[] = {shareA, shareB};
     scan_flash(s, 2);
+}
+
+/* Type-05 RSA blobs WRAP did not make. A key of mbedTLS's generator with d = e^-1 mod
+ * (p-1)(q-1), as older tools write it, imports, signs and wraps back to its modulus; refused
+ * with 6A80 and nothing stored: d that does not belong to n, and n prime with a matching d
+ * (no base can split it; rsa_factor.h refuses it after one); a 768-bit modulus with 6A81
+ * (sizes are checked first). The factoring itself: test_rsa_factor.c. */
+static void test_unwrap_rsa_forms(void)
+{
+    init_device(2, -1, true);
+    CHECK_EQ_INT(import_share(0, shareA), 0x9000);
+    CHECK_EQ_INT(import_share(0, shareB), 0x9000);
+    mbedtls_rsa_context r;
+    mbedtls_rsa_init(&r);
+    CHECK_EQ_INT(mbedtls_rsa_gen_key(&r, kt_rng, NULL, 2048, 65537), 0);
+    mbedtls_mpi N, P, Q, D, E, t, u;
+    mbedtls_mpi *all[] = {&N, &P, &Q, &D, &E, &t, &u};
+    for (size_t i = 0; i < 7; i++) mbedtls_mpi_init(all[i]);
+    CHECK_EQ_INT(mbedtls_rsa_export(&r, &N, &P, &Q, NULL, &E), 0);
+    CHECK_EQ_INT(mbedtls_mpi_sub_int(&t, &P, 1), 0);
+    CHECK_EQ_INT(mbedtls_mpi_sub_int(&u, &Q, 1), 0);
+    CHECK_EQ_INT(mbedtls_mpi_mul_mpi(&t, &t, &u), 0);
+    CHECK_EQ_INT(mbedtls_mpi_inv_mod(&D, &E, &t), 0);
+    blob_t b, again;
+    rsa_blob(&D, &N, &E, dkekAB, &b);
+    CHECK_EQ_INT(unwrap_data(1, b.b, b.n), 0x9000);
+    kt_pub pub;
+    kt_pub_init(&pub);
+    pub.kind = KT_RSA;
+    pub.len = 256;
+    CHECK_EQ_INT(mbedtls_rsa_import(&pub.rsa, &N, NULL, NULL, NULL, &E), 0);
+    CHECK_EQ_INT(mbedtls_rsa_complete(&pub.rsa), 0);
+    pub.raw_len = 256;
+    CHECK_EQ_INT(mbedtls_mpi_write_binary(&N, pub.raw, 256), 0);
+    const kt_type rsa2048 = {"RSA-2048", KT_RSA, 2048, MBEDTLS_ECP_DP_NONE};
+    check_sign(1, &rsa2048, &pub);
+    CHECK_EQ_INT(wrap(1, &again), 0x9000);
+    check_blob(&again, dkekAB, &rsa2048, &pub, NULL, 0);
+
+    /* d + 2 */
+    CHECK_EQ_INT(mbedtls_mpi_add_int(&t, &D, 2), 0);
+    rsa_blob(&t, &N, &E, dkekAB, &b);
+    CHECK_EQ_INT(unwrap_data(2, b.b, b.n), 0x6A80);
+    /* n prime, d = e^-1 mod n - 1 */
+    do {
+        CHECK_EQ_INT(mbedtls_mpi_gen_prime(&N, 1024, 0, kt_rng, NULL), 0);
+        CHECK_EQ_INT(mbedtls_mpi_sub_int(&t, &N, 1), 0);
+    } while (mbedtls_mpi_inv_mod(&D, &E, &t) != 0);
+    rsa_blob(&D, &N, &E, dkekAB, &b);
+    CHECK_EQ_INT(unwrap_data(2, b.b, b.n), 0x6A80);
+    /* 768 bits: refused for its size whatever d is */
+    CHECK_EQ_INT(mbedtls_mpi_gen_prime(&P, 384, 0, kt_rng, NULL), 0);
+    CHECK_EQ_INT(mbedtls_mpi_gen_prime(&Q, 384, 0, kt_rng, NULL), 0);
+    CHECK_EQ_INT(mbedtls_mpi_mul_mpi(&N, &P, &Q), 0);
+    CHECK_EQ_INT(mbedtls_mpi_sub_int(&t, &N, 5), 0);
+    rsa_blob(&t, &N, &E, dkekAB, &b);
+    CHECK_EQ_INT(unwrap_data(2, b.b, b.n), 0x6A81);
+    size_t sz;
+    CHECK_EQ_INT(hsm_store_size(0xCC02, &sz), HSM_ERR_NOT_FOUND);
+    CHECK_EQ_INT(delete_key(1), 0x9000);
+
+    kt_pub_free(&pub);
+    mbedtls_rsa_free(&r);
+    for (size_t i = 0; i < 7; i++) mbedtls_mpi_free(all[i]);
 }
 
 /* A second device with the same shares unwraps the first one's blobs; a third with other
@@ -667,6 +767,7 @@ int main(void)
     test_no_pin_then_verify();
     test_power_loss_before_seal();
     test_wrap_unwrap();
+    test_unwrap_rsa_forms();
     test_second_device();
     test_domains();
     printf("dkek: %.2f s\n", kt_now() - t0);

@@ -23,6 +23,8 @@ hsm_unit_test(keys_errors)
 hsm_unit_test(keys_rsa4096)
 # RSA key generation: trial division to 2^16, the FIPS 186-4 prime and key rules.
 hsm_unit_test(rsa_gen)
+# RSA primes from (n, e, d) for UNWRAP of type-05 blobs, in a bounded number of steps.
+hsm_unit_test(rsa_factor)
 # DKEK shares, key domains, WRAP and UNWRAP (core spec 2.10, 2.14, 2.15, 4.4).
 hsm_unit_test(dkek)
 # XKEK key domains: membership, the XKEK key, DKEK derivation (extensions spec 4.2, 4.3).

@@ -21,6 +21,7 @@
 #include "hsm/rng.h"
 #include "hsm/store.h"
 #include "ids.h"
+#include "rsa_factor.h"
 #include "rsa_gen.h"
 #include "mbedtls/bignum.h"
 #include "mbedtls/ecdh.h"
@@ -999,32 +1000,57 @@ static int import_rsa(key *k, uint8_t blob_type, const uint8_t *p, const uint8_t
     /* 05: d n e;  06: dp dq p qinv q n e (the CRT values are recomputed, not trusted). */
     const uint8_t *v[7];
     size_t l[7];
-    const size_t count = blob_type == HSM_BLOB_RSA ? 3 : 7;
+    const int crt = blob_type != HSM_BLOB_RSA;
+    const size_t count = crt ? 7 : 3;
     for (size_t i = 0; i < count; i++) {
         if (next_comp(&p, end, &v[i], &l[i]) != HSM_OK) return HSM_ERR_DATA;
     }
+    mbedtls_mpi N, E, D, P, Q;
+    mbedtls_mpi_init(&N);
+    mbedtls_mpi_init(&E);
+    mbedtls_mpi_init(&D);
+    mbedtls_mpi_init(&P);
+    mbedtls_mpi_init(&Q);
+    int rc = HSM_ERR_DATA;
+    size_t bits = 0;
+    if (mbedtls_mpi_read_binary(&N, crt ? v[5] : v[1], crt ? l[5] : l[1]) != 0 ||
+        mbedtls_mpi_read_binary(&E, crt ? v[6] : v[2], crt ? l[6] : l[2]) != 0) {
+        goto out;
+    }
+    /* Sizes first: the work below grows with them. */
+    bits = mbedtls_mpi_bitlen(&N);
+    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || mbedtls_mpi_size(&E) > 4) {
+        rc = HSM_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if (crt) {
+        if (mbedtls_mpi_read_binary(&P, v[2], l[2]) != 0 || mbedtls_mpi_read_binary(&Q, v[4], l[4]) != 0) {
+            goto out;
+        }
+    } else if (mbedtls_mpi_read_binary(&D, v[0], l[0]) != 0 || hsm_rsa_factor(&N, &E, &D, &P, &Q, NULL) != 0) {
+        goto out; /* bounded work: rsa_factor.h */
+    }
+    /* complete() derives D for type 06 and DP, DQ, QP for both; check_privkey() then checks
+     * P·Q = N and D·E ≡ 1 mod P-1 and Q-1. */
     mbedtls_rsa_context *r = &k->rsa;
-    int m;
-    if (blob_type == HSM_BLOB_RSA) {
-        m = mbedtls_rsa_import_raw(r, v[1], l[1], NULL, 0, NULL, 0, v[0], l[0], v[2], l[2]);
-    } else {
-        m = mbedtls_rsa_import_raw(r, v[5], l[5], v[2], l[2], v[4], l[4], NULL, 0, v[6], l[6]);
-    }
-    /* complete() factors N from (d, e) for type 05 and derives DP, DQ, QP for both. */
-    if (m != 0 || mbedtls_rsa_complete(r) != 0 || mbedtls_rsa_check_privkey(r) != 0) {
-        return HSM_ERR_DATA;
-    }
-    size_t bits = mbedtls_mpi_bitlen(&r->N);
-    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || mbedtls_mpi_size(&r->E) > 4) {
-        return HSM_ERR_UNSUPPORTED;
+    if (mbedtls_rsa_import(r, &N, &P, &Q, crt ? NULL : &D, &E) != 0 || mbedtls_rsa_complete(r) != 0 ||
+        mbedtls_rsa_check_privkey(r) != 0) {
+        goto out;
     }
     uint8_t e[4] = {0};
-    (void)mbedtls_mpi_write_binary(&r->E, e, sizeof(e));
+    (void)mbedtls_mpi_write_binary(&E, e, sizeof(e));
     k->spec.type = HSM_KEY_RSA;
     k->spec.rsa_bits = (uint16_t)bits;
     k->spec.rsa_exponent = ((uint32_t)e[0] << 24) | ((uint32_t)e[1] << 16) | ((uint32_t)e[2] << 8) | e[3];
     k->len = mbedtls_rsa_get_len(r);
-    return HSM_OK;
+    rc = HSM_OK;
+out:
+    mbedtls_mpi_free(&N); /* mbedtls_mpi_free() zeroises */
+    mbedtls_mpi_free(&E);
+    mbedtls_mpi_free(&D);
+    mbedtls_mpi_free(&P);
+    mbedtls_mpi_free(&Q);
+    return rc;
 }
 
 /* The curve of an EC blob: by p and a; a of length 0 (Pico writes it so for a = -3) means
