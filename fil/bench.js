@@ -22,8 +22,9 @@ const SEED = Number(opt('--seed', 0x1234567)); // the emulated ROSC's generator
 const d = h.boot({ seed: SEED });
 const must = (r, what) => { if (r.sw !== 0x9000) throw new Error(`${what}: SW ${r.sw.toString(16)}`); return r; };
 must(d.reader.apdu(h.select()), 'SELECT');
-must(d.reader.apdu(h.initialize()), 'INITIALIZE');
+must(d.reader.apdu(h.initialize({ dkekShares: 1 })), 'INITIALIZE');
 must(d.reader.apdu(h.verify()), 'VERIFY');
+must(d.reader.apdu(h.importDkekShare(crypto.randomBytes(32))), 'IMPORT DKEK SHARE');
 
 const rows = [];
 const header = '| operation | runs | median cycles | spread (min..max) | median s @125 MHz | reference firmware |';
@@ -75,12 +76,26 @@ for (const [bits, id, ref] of [[1024, 2, ['16 s', '1 s']], [2048, 3, ['124 s', '
     samples.push(k.cycles);
     console.error(`${kg} sample 1: ${k.cycles} cycles`);
   }
+  keys[`rsa${bits}`] = pub;
   if (pub) row(sg, ref[1], RUNS, () => { const c = signRow(id, h.ALG_RSA_PKCS1_SHA256, pub, 'rsa'); console.error(`${sg}: ${c} cycles`); return c; });
   row(kg, ref[0], runs, (i) => {
     if (i < samples.length) return samples[i];
     const c = genKey(id + 8, bits).cycles;
     console.error(`${kg} sample ${i + 1}: ${c} cycles`);
     return c;
+  });
+}
+// UNWRAP of the RSA-2048 key as WRAP writes it (type 05: d, n, e), so the card recovers p and q
+// (firmware/core/src/rsa_factor.c); every unwrapped key signs, checked, before its sample counts.
+const unwrapRow = 'RSA-2048 UNWRAP (type 05 blob)'; // no comma: --only splits on them
+if (want(unwrapRow) && RUNS > 0) {
+  if (!keys.rsa2048) keys.rsa2048 = genKey(3, 2048).pub;
+  const blob = Buffer.from(must(d.reader.apdu(h.wrapKey(3)), 'WRAP').data);
+  row(unwrapRow, '-', RUNS, (i) => {
+    const r = must(d.reader.apdu(h.unwrapKey(0x20 + i, blob)), 'UNWRAP');
+    signRow(0x20 + i, h.ALG_RSA_PKCS1_SHA256, keys.rsa2048, 'rsa');
+    console.error(`${unwrapRow}: ${r.cycles} cycles`);
+    return r.cycles;
   });
 }
 // AES-256-GCM of 1 KiB: the key never leaves the device, so each encryption is checked by

@@ -77,8 +77,15 @@ export function apduExt(cla, ins, p1, p2, data, ne) {
 }
 
 export const select = () => apduShort(0x00, 0xa4, 0x04, 0x00, AID, 0);
-export const initialize = () => apduShort(0x80, 0x50, 0, 0, Buffer.concat([
-  tlv(0x80, [0x00, 0x01]), tlv(0x81, USER_PIN), tlv(0x82, SO_PIN), tlv(0x91, [3])]));
+export const initialize = ({ dkekShares = 0 } = {}) => apduShort(0x80, 0x50, 0, 0, Buffer.concat([
+  tlv(0x80, [0x00, 0x01]), tlv(0x81, USER_PIN), tlv(0x82, SO_PIN), tlv(0x91, [3]),
+  ...(dkekShares ? [tlv(0x92, [dkekShares])] : [])]));
+// DKEK (core spec 2.10, 2.14, 2.15): IMPORT DKEK SHARE; WRAP KEY (case 2E); UNWRAP KEY with
+// the blob as data (case 3E, as OpenSC 0.23 sends it).
+export const importDkekShare = (share) => apduShort(0x80, 0x52, 0x00, 0x00, share, 0);
+export const wrapKey = (id) => Buffer.from([0x80, 0x72, id, 0x92, 0x00, 0x00, 0x00]);
+export const unwrapKey = (id, blob) => Buffer.concat([
+  Buffer.from([0x80, 0x74, id, 0x93, 0x00, blob.length >> 8, blob.length & 0xff]), Buffer.from(blob)]);
 export const verify = (pin = USER_PIN) => apduShort(0x00, 0x20, 0x00, 0x81, pin);
 
 export function generateEC(id, curve) {
